@@ -1,0 +1,25 @@
+// swift-tools-version:6.0
+// GTN-NAS: Generative Teaching Networks for neural architecture search,
+// run as a resumable batch pipeline. Targets are listed in dependency order.
+import PackageDescription
+
+let package = Package(
+    name: "gtn-nas",
+    products: [],
+    targets: [
+        // MARK: - C system libraries (shims only)
+
+        /// SQLite 3: the campaign database.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+        /// OpenBLAS through its CBLAS interface: every matrix product.
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        /// liblz4's frame API: artifact compression with content checksums.
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4",
+                       providers: [.apt(["liblz4-dev"])]),
+        /// zlib: gzip-compressed datasets and PNG images.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+    ]
+)
