@@ -21,5 +21,20 @@ let package = Package(
         /// zlib: gzip-compressed datasets and PNG images.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+
+        // MARK: - Numerics
+
+        /// Dense Float32/Float64 arrays and CPU kernels on them (BLAS, convolution,
+        /// pooling, layout), plus the seeded random streams. Knows nothing of graphs.
+        .target(name: "TensorCore", dependencies: ["CBLAS"]),
+        /// Reverse-mode automatic differentiation of any order over TensorCore
+        /// kernels, with gradient checkpointing.
+        .target(name: "Autodiff", dependencies: ["TensorCore"]),
+        /// Layers as functions of explicit parameters, parameter layouts, optimisers.
+        .target(name: "NN", dependencies: ["Autodiff", "TensorCore"]),
+
+        // MARK: - Tests
+
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
     ]
 )

@@ -1,0 +1,164 @@
+import TensorCore
+
+// The public operations. Each primitive has exactly one entry point here;
+// composites (below the MARK) are built from them and have no rules of their own.
+
+public prefix func - <S>(x: Tensor<S>) -> Tensor<S> { .apply1(.negate, x) }
+public func + <S>(a: Tensor<S>, b: Tensor<S>) -> Tensor<S> { .apply1(.add, a, b) }
+public func - <S>(a: Tensor<S>, b: Tensor<S>) -> Tensor<S> { .apply1(.subtract, a, b) }
+public func * <S>(a: Tensor<S>, b: Tensor<S>) -> Tensor<S> { .apply1(.multiply, a, b) }
+public func / <S>(a: Tensor<S>, b: Tensor<S>) -> Tensor<S> { .apply1(.divide, a, b) }
+public func + <S>(a: Tensor<S>, b: S) -> Tensor<S> { a + Tensor(scalar: b) }
+public func - <S>(a: Tensor<S>, b: S) -> Tensor<S> { a - Tensor(scalar: b) }
+public func * <S>(a: Tensor<S>, b: S) -> Tensor<S> { a * Tensor(scalar: b) }
+public func * <S>(a: S, b: Tensor<S>) -> Tensor<S> { Tensor(scalar: a) * b }
+public func / <S>(a: Tensor<S>, b: S) -> Tensor<S> { a / Tensor(scalar: b) }
+public func / <S>(a: S, b: Tensor<S>) -> Tensor<S> { Tensor(scalar: a) / b }
+
+/// op(a) · op(b) for rank-2 tensors; op is an optional transpose.
+public func matmul<S>(_ a: Tensor<S>, _ b: Tensor<S>, transposeA: Bool = false, transposeB: Bool = false) -> Tensor<S> {
+    .apply1(.matmul(transposeA: transposeA, transposeB: transposeB), a, b)
+}
+
+/// Tensors joined along `axis`.
+public func concat<S>(_ parts: [Tensor<S>], axis: Int) -> Tensor<S> {
+    require(!parts.isEmpty, "concat needs at least one tensor")
+    return Tensor.apply(.concat(axis: Shape.axis(axis, rank: parts[0].rank)), parts)[0]
+}
+
+/// 2-D convolution: x [N,C,H,W], w [O,C/groups,KH,KW] → [N,O,Ho,Wo].
+public func conv2d<S>(_ x: Tensor<S>, _ w: Tensor<S>, _ geometry: ConvGeometry) -> Tensor<S> {
+    .apply1(.conv2d(geometry), x, w)
+}
+
+/// The input-gradient of conv2d as a differentiable function of (gy, w).
+public func conv2dGradInput<S>(_ gy: Tensor<S>, _ w: Tensor<S>, inputShape: [Int], _ geometry: ConvGeometry) -> Tensor<S> {
+    .apply1(.conv2dGradInput(geometry, inputShape: inputShape), gy, w)
+}
+
+/// The weight-gradient of conv2d as a differentiable function of (x, gy).
+public func conv2dGradWeight<S>(_ x: Tensor<S>, _ gy: Tensor<S>, weightShape: [Int], _ geometry: ConvGeometry) -> Tensor<S> {
+    .apply1(.conv2dGradWeight(geometry, weightShape: weightShape), x, gy)
+}
+
+/// For each pooling window, the element of `values` where `x` is largest.
+public func maxPoolSelect<S>(_ x: Tensor<S>, _ values: Tensor<S>, _ geometry: PoolGeometry) -> Tensor<S> {
+    .apply1(.maxPoolSelect(geometry), x, values)
+}
+
+/// Adjoint of `maxPoolSelect` in its values: `grad` placed at each window's maximum of `x`.
+public func maxPoolScatter<S>(_ x: Tensor<S>, _ grad: Tensor<S>, _ geometry: PoolGeometry) -> Tensor<S> {
+    .apply1(.maxPoolScatter(geometry), x, grad)
+}
+
+/// Average pooling [N,C,H,W] → [N,C,Ho,Wo] (padding counts as zero).
+public func avgPool<S>(_ x: Tensor<S>, _ geometry: PoolGeometry) -> Tensor<S> {
+    .apply1(.avgPool(geometry), x)
+}
+
+/// Transpose of `avgPool`: [N,C,Ho,Wo] → `inputShape`.
+public func avgPoolTranspose<S>(_ grad: Tensor<S>, inputShape: [Int], _ geometry: PoolGeometry) -> Tensor<S> {
+    .apply1(.avgPoolTranspose(geometry, inputShape: inputShape), grad)
+}
+
+/// Gradient checkpointing: runs `body` now without keeping its intermediate
+/// values, and runs it again during the backward pass. Memory of a long
+/// unroll is then bounded by one block plus the block boundaries.
+///
+/// `body` must be deterministic and receive every differentiable tensor it
+/// uses through `inputs` (a captured tensor would get no gradient). It may
+/// itself compute gradients (e.g. inner training steps).
+public func checkpoint<S>(_ inputs: [Tensor<S>], _ body: @escaping ([Tensor<S>]) -> [Tensor<S>]) -> [Tensor<S>] {
+    Tensor.apply(.checkpoint(body), inputs)
+}
+
+extension Tensor {
+    public func exp() -> Tensor { .apply1(.exp, self) }
+    public func log() -> Tensor { .apply1(.log, self) }
+
+    /// Sum over `axes`, kept as size-1 axes.
+    public func sum(axes: [Int]) -> Tensor {
+        .apply1(.sum(axes: axes.map { Shape.axis($0, rank: rank) }), self)
+    }
+
+    /// Broadcast to `shape` (NumPy rules).
+    public func expanded(to shape: [Int]) -> Tensor {
+        if self.shape == shape { return self }
+        _ = Shape.broadcast(self.shape, shape)
+        return .apply1(.expand(to: shape), self)
+    }
+
+    public func reshaped(_ shape: [Int]) -> Tensor {
+        if self.shape == shape { return self }
+        require(Shape.count(shape) == value.count, "cannot reshape \(self.shape) to \(shape)")
+        return .apply1(.reshape(to: shape), self)
+    }
+
+    /// Result axis i is input axis `permutation[i]`.
+    public func permuted(_ permutation: [Int]) -> Tensor { .apply1(.permute(permutation), self) }
+
+    /// Pieces of `sizes` along `axis`.
+    public func split(axis: Int, sizes: [Int]) -> [Tensor] {
+        Tensor.apply(.split(axis: Shape.axis(axis, rank: rank), sizes: sizes), [self])
+    }
+
+    // MARK: - Composites (no rules of their own)
+
+    /// Sum of all elements, rank 0.
+    public func sum() -> Tensor { sum(axes: Array(0..<rank)).reshaped([]) }
+
+    /// Mean over `axes`, kept as size-1 axes.
+    public func mean(axes: [Int]) -> Tensor {
+        let n = axes.reduce(1) { $0 * shape[Shape.axis($1, rank: rank)] }
+        return sum(axes: axes) / S(n)
+    }
+
+    /// Mean of all elements, rank 0.
+    public func mean() -> Tensor { sum() / S(value.count) }
+
+    public func squareRoot() -> Tensor { (log() * 0.5).exp() }
+    public func sigmoid() -> Tensor { 1 / ((-self).exp() + 1) }
+    public func tanh() -> Tensor { (self * 2).sigmoid() * 2 - 1 }
+
+    /// x where x > 0, slope·x elsewhere (the mask is a constant: zero second derivative).
+    public func leakyReLU(slope: S) -> Tensor { self * Tensor(value.leakyReLUMask(slope: slope)) }
+
+    /// Elements `range` of `axis`.
+    public func slice(axis: Int, _ range: Range<Int>) -> Tensor {
+        let ax = Shape.axis(axis, rank: rank)
+        return split(axis: ax, sizes: [range.lowerBound, range.count, shape[ax] - range.upperBound])[1]
+    }
+
+    /// Reflection padding of the last two axes ([a b c] by 1 → [b a b c b]).
+    public func reflectionPadded(_ amount: Int) -> Tensor {
+        if amount == 0 { return self }
+        var result = self
+        for axis in [rank - 2, rank - 1] {
+            let length = result.shape[axis]
+            require(amount < length, "reflection padding \(amount) needs axis length > \(amount), shape \(shape)")
+            let before = (1...amount).reversed().map { result.slice(axis: axis, $0..<$0 + 1) }
+            let after = (1...amount).map { result.slice(axis: axis, length - 1 - $0..<length - $0) }
+            result = concat(before + [result] + after, axis: axis)
+        }
+        return result
+    }
+
+    /// Nearest-neighbour upsampling of [N,C,H,W] by an integer factor.
+    public func upsampledNearest(_ factor: Int) -> Tensor {
+        require(rank == 4, "upsampledNearest needs [N,C,H,W], got \(shape)")
+        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        return reshaped([n, c, h, 1, w, 1])
+            .expanded(to: [n, c, h, factor, w, factor])
+            .reshaped([n, c, h * factor, w * factor])
+    }
+
+    /// Max pooling: `maxPoolSelect(x, x)`.
+    public func maxPooled(_ geometry: PoolGeometry) -> Tensor { maxPoolSelect(self, self, geometry) }
+
+    /// Log-softmax over axis 1 of [N, classes] (stabilised by the row maximum, a constant).
+    public func logSoftmax() -> Tensor {
+        require(rank == 2, "logSoftmax needs [N, classes], got \(shape)")
+        let shifted = self - Tensor(value.max(axis: 1))
+        return shifted - shifted.exp().sum(axes: [1]).log()
+    }
+}

@@ -1,0 +1,81 @@
+extension NDArray {
+    /// Sum over `axes`, keeping them as size-1 axes (the result has the same rank).
+    @_specialize(exported: true, where S == Float)
+    @_specialize(exported: true, where S == Double)
+    public func sum(axes: [Int]) -> NDArray {
+        let axesSet = Set(axes.map { Shape.axis($0, rank: rank) })
+        let outShape = shape.enumerated().map { axesSet.contains($0.offset) ? 1 : $0.element }
+        if axesSet.isEmpty { return self }
+        let si = Shape.strides(shape)
+        var so = Shape.strides(outShape)
+        for a in axesSet { so[a] = 0 }
+        var out = [S](repeating: 0, count: Shape.count(outShape))
+        let n = shape.last ?? 1
+        let lastReduced = axesSet.contains(rank - 1)
+        data.withUnsafeBufferPointer { a in
+            out.withUnsafeMutableBufferPointer { o in
+                forEachRow(shape: shape, strides: [si, so]) { off in
+                    let p = off[0], q = off[1]
+                    if lastReduced {
+                        var acc: S = 0
+                        for j in 0..<n { acc += a[p + j] }
+                        o[q] += acc
+                    } else {
+                        for j in 0..<n { o[q + j] += a[p + j] }
+                    }
+                }
+            }
+        }
+        return NDArray(shape: outShape, data: out)
+    }
+
+    /// Sum of all elements.
+    public func sumAll() -> S { data.reduce(0, +) }
+
+    /// Maximum along `axis`, kept as a size-1 axis (used to stabilise log-softmax).
+    @_specialize(exported: true, where S == Float)
+    @_specialize(exported: true, where S == Double)
+    public func max(axis: Int) -> NDArray {
+        let ax = Shape.axis(axis, rank: rank)
+        let outer = Shape.count(Array(shape[..<ax])), length = shape[ax]
+        let inner = Shape.count(Array(shape[(ax + 1)...]))
+        var outShape = shape
+        outShape[ax] = 1
+        var out = [S](repeating: -.infinity, count: outer * inner)
+        data.withUnsafeBufferPointer { a in
+            for o in 0..<outer {
+                for l in 0..<length {
+                    let base = (o * length + l) * inner
+                    for i in 0..<inner where a[base + i] > out[o * inner + i] {
+                        out[o * inner + i] = a[base + i]
+                    }
+                }
+            }
+        }
+        return NDArray(shape: outShape, data: out)
+    }
+
+    /// Index of the largest element of each row of a [rows, columns] array
+    /// (first one on ties), e.g. predicted classes from logits.
+    public func argmaxRows() -> [Int] {
+        require(rank == 2, "argmaxRows needs a rank-2 array, got shape \(shape)")
+        let columns = shape[1]
+        return (0..<shape[0]).map { r in
+            var best = 0
+            for c in 1..<Swift.max(columns, 1) where data[r * columns + c] > data[r * columns + best] {
+                best = c
+            }
+            return best
+        }
+    }
+
+    /// One-hot rows: shape [labels.count, classes], 1 at each row's label.
+    public static func oneHot(_ labels: [Int], classes: Int) -> NDArray {
+        var out = NDArray(zeros: [labels.count, classes])
+        for (row, label) in labels.enumerated() {
+            require(label >= 0 && label < classes, "label \(label) outside 0..<\(classes)")
+            out.data[row * classes + label] = 1
+        }
+        return out
+    }
+}

@@ -1,0 +1,85 @@
+/// Shape arithmetic shared by all kernels. Shapes are row-major, outermost first.
+public enum Shape {
+    /// Number of elements of a shape (1 for rank 0).
+    @inline(__always)
+    public static func count(_ shape: [Int]) -> Int { shape.reduce(1, *) }
+
+    /// Row-major strides of a contiguous array of this shape.
+    public static func strides(_ shape: [Int]) -> [Int] {
+        var strides = [Int](repeating: 1, count: shape.count)
+        var running = 1
+        for axis in stride(from: shape.count - 1, through: 0, by: -1) {
+            strides[axis] = running
+            running *= shape[axis]
+        }
+        return strides
+    }
+
+    /// NumPy-style broadcast of two shapes (right-aligned; a size-1 axis stretches).
+    public static func broadcast(_ a: [Int], _ b: [Int]) -> [Int] {
+        let rank = max(a.count, b.count)
+        var result = [Int](repeating: 1, count: rank)
+        for i in 0..<rank {
+            let da = i < rank - a.count ? 1 : a[i - (rank - a.count)]
+            let db = i < rank - b.count ? 1 : b[i - (rank - b.count)]
+            require(da == db || da == 1 || db == 1,
+                         "shapes \(a) and \(b) do not broadcast (axis \(i): \(da) vs \(db))")
+            result[i] = da == 1 ? db : da
+        }
+        return result
+    }
+
+    /// Strides for reading an array of `shape` as if broadcast to `target`
+    /// (0 along stretched or missing axes).
+    public static func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
+        require(shape.count <= target.count, "cannot broadcast shape \(shape) to \(target)")
+        let own = strides(shape)
+        let offset = target.count - shape.count
+        return (0..<target.count).map { i in
+            guard i >= offset else { return 0 }
+            let d = shape[i - offset]
+            require(d == target[i] || d == 1, "cannot broadcast shape \(shape) to \(target)")
+            return d == 1 && target[i] != 1 ? 0 : own[i - offset]
+        }
+    }
+
+    /// Normalises an axis that may be negative (-1 = last).
+    @inline(__always)
+    public static func axis(_ axis: Int, rank: Int) -> Int {
+        let a = axis < 0 ? axis + rank : axis
+        require(a >= 0 && a < rank, "axis \(axis) out of range for rank \(rank)")
+        return a
+    }
+}
+
+/// Calls `body(offsets)` once per innermost row of `shape`, where `offsets[k]`
+/// is the flat offset of the row's first element in operand k (given by
+/// `strides[k]`). The row has `shape.last` elements, stepping `strides[k].last`.
+@inline(__always)
+func forEachRow(shape: [Int], strides: [[Int]], _ body: (UnsafeMutableBufferPointer<Int>) -> Void) {
+    let operands = strides.count
+    let rank = shape.count
+    var offsets = [Int](repeating: 0, count: operands)
+    if rank <= 1 {
+        if Shape.count(shape) > 0 { offsets.withUnsafeMutableBufferPointer { body($0) } }
+        return
+    }
+    if Shape.count(shape) == 0 { return }
+    var index = [Int](repeating: 0, count: rank - 1)
+    offsets.withUnsafeMutableBufferPointer { off in
+        while true {
+            body(off)
+            // Increment the multi-index over all axes but the last.
+            var axis = rank - 2
+            while axis >= 0 {
+                index[axis] += 1
+                for k in 0..<operands { off[k] += strides[k][axis] }
+                if index[axis] < shape[axis] { break }
+                for k in 0..<operands { off[k] -= strides[k][axis] * shape[axis] }
+                index[axis] = 0
+                axis -= 1
+            }
+            if axis < 0 { return }
+        }
+    }
+}

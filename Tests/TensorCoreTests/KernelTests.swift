@@ -1,0 +1,169 @@
+import Testing
+@testable import TensorCore
+
+/// Largest |fast − reference| relative to the largest |reference| element.
+private func relativeError(_ fast: NDArray<Float>, _ reference: NDArray<Double>) -> Double {
+    #expect(fast.shape == reference.shape)
+    let scale = reference.data.map(abs).max() ?? 0
+    let diff = zip(fast.data, reference.data).map { abs(Double($0) - $1) }.max() ?? 0
+    return scale == 0 ? diff : diff / scale
+}
+
+/// Float32 fast kernels against naive Float64 loops: relative error < 1e-4.
+@Suite struct FastKernelsMatchReference {
+    static let tolerance = 1e-4
+
+    struct ConvCase: Sendable, CustomTestStringConvertible {
+        let input: [Int], weight: [Int], geometry: ConvGeometry
+        var testDescription: String { "x\(input) w\(weight) \(geometry)" }
+    }
+
+    static let convCases: [ConvCase] = [
+        ConvCase(input: [2, 3, 9, 8], weight: [4, 3, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1)),
+        ConvCase(input: [2, 3, 9, 8], weight: [4, 3, 3, 3], geometry: ConvGeometry(stride: 2, padding: 0)),
+        ConvCase(input: [1, 4, 7, 7], weight: [6, 2, 3, 3], geometry: ConvGeometry(stride: 2, padding: 1, groups: 2)),
+        ConvCase(input: [2, 5, 6, 6], weight: [5, 1, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1, groups: 5)),
+        ConvCase(input: [2, 4, 5, 5], weight: [3, 4, 1, 1], geometry: ConvGeometry()),
+        ConvCase(input: [3, 1, 28, 28], weight: [8, 1, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1)),
+    ]
+
+    @Test(arguments: convCases)
+    func convolutionKernels(_ c: ConvCase) {
+        var rng = RandomStream(seed: 11)
+        let x: NDArray<Double> = rng.normal(c.input)
+        let w: NDArray<Double> = rng.normal(c.weight)
+        let outShape = c.geometry.outputShape(input: c.input, weight: c.weight)
+        let gy: NDArray<Double> = rng.normal(outShape)
+        let (xf, wf, gf) = (x.converted(to: Float.self), w.converted(to: Float.self), gy.converted(to: Float.self))
+
+        let forward = relativeError(.conv2d(xf, wf, c.geometry), ReferenceKernels.conv2d(x, w, c.geometry))
+        #expect(forward < Self.tolerance, "conv2d forward \(c.testDescription): \(forward)")
+        let gradInput = relativeError(.conv2dGradInput(gf, wf, inputShape: c.input, c.geometry),
+                                      ReferenceKernels.conv2dGradInput(gy, w, inputShape: c.input, c.geometry))
+        #expect(gradInput < Self.tolerance, "conv2dGradInput \(c.testDescription): \(gradInput)")
+        let gradWeight = relativeError(.conv2dGradWeight(xf, gf, weightShape: c.weight, c.geometry),
+                                       ReferenceKernels.conv2dGradWeight(x, gy, weightShape: c.weight, c.geometry))
+        #expect(gradWeight < Self.tolerance, "conv2dGradWeight \(c.testDescription): \(gradWeight)")
+    }
+
+    @Test func matmulAllTransposes() {
+        var rng = RandomStream(seed: 12)
+        let a: NDArray<Double> = rng.normal([7, 5]), b: NDArray<Double> = rng.normal([5, 9])
+        let expected = ReferenceKernels.matmul(a, b)
+        let af = a.converted(to: Float.self), bf = b.converted(to: Float.self)
+        let at = af.permuted([1, 0]), bt = bf.permuted([1, 0])
+        for (name, result) in [("NN", NDArray.matmul(af, bf)),
+                               ("TN", .matmul(at, bf, transposeA: true)),
+                               ("NT", .matmul(af, bt, transposeB: true)),
+                               ("TT", .matmul(at, bt, transposeA: true, transposeB: true))] {
+            let err = relativeError(result, expected)
+            #expect(err < Self.tolerance, "matmul \(name) [7,5]·[5,9]: \(err)")
+        }
+    }
+
+    @Test(arguments: [PoolGeometry(kernel: 3, stride: 2, padding: 1), PoolGeometry(kernel: 2, stride: 2),
+                      PoolGeometry(kernel: 3, stride: 1, padding: 1)])
+    func pooling(_ g: PoolGeometry) {
+        var rng = RandomStream(seed: 13)
+        let x: NDArray<Double> = rng.normal([2, 3, 7, 6])
+        let xf = x.converted(to: Float.self)
+        let maxErr = relativeError(.maxPoolSelect(xf, xf, g), ReferenceKernels.maxPool(x, g))
+        #expect(maxErr < Self.tolerance, "max pool \(g): \(maxErr)")
+        let avgErr = relativeError(.avgPool(xf, g), ReferenceKernels.avgPool(x, g))
+        #expect(avgErr < Self.tolerance, "avg pool \(g): \(avgErr)")
+    }
+}
+
+@Suite struct LayoutKernels {
+    @Test func broadcastingArithmetic() {
+        let a = NDArray<Double>(shape: [2, 1, 3], data: [1, 2, 3, 4, 5, 6])
+        let b = NDArray<Double>(shape: [2, 1], data: [10, 20])
+        let sum = a.applying(.add, b)
+        #expect(sum.shape == [2, 2, 3])
+        #expect(sum.data == [11, 12, 13, 21, 22, 23, 14, 15, 16, 24, 25, 26])
+        #expect(a.applying(.multiply, NDArray(scalar: 2)).data == [2, 4, 6, 8, 10, 12])
+    }
+
+    @Test func sumOverAxes() {
+        let x = NDArray<Double>(shape: [2, 3, 2], data: (0..<12).map(Double.init))
+        #expect(x.sum(axes: [1]).data == [6, 9, 24, 27])
+        #expect(x.sum(axes: [0, 2]).data == [14, 22, 30])
+        #expect(x.sum(axes: [0, 2]).shape == [1, 3, 1])
+        #expect(x.sum(axes: [0, 1, 2]).data == [66])
+    }
+
+    @Test func permuteConcatSplitPad() {
+        let x = NDArray<Double>(shape: [2, 3], data: [1, 2, 3, 4, 5, 6])
+        #expect(x.permuted([1, 0]).data == [1, 4, 2, 5, 3, 6])
+        let joined = NDArray.concatenate([x, NDArray(shape: [2, 1], data: [7, 8])], axis: 1)
+        #expect(joined.data == [1, 2, 3, 7, 4, 5, 6, 8])
+        let parts = joined.split(axis: 1, sizes: [1, 0, 3])
+        #expect(parts.map(\.shape) == [[2, 1], [2, 0], [2, 3]])
+        #expect(parts[2].data == [2, 3, 7, 5, 6, 8])
+        #expect(x.padded([(0, 0), (1, 2)]).data == [0, 1, 2, 3, 0, 0, 0, 4, 5, 6, 0, 0])
+        let row = NDArray<Double>(shape: [1, 1, 2, 3], data: [1, 2, 3, 4, 5, 6])
+        let reflected = row.reflectionPadded(1)
+        #expect(reflected.shape == [1, 1, 4, 5])
+        #expect(reflected.data == [5, 4, 5, 6, 5, 2, 1, 2, 3, 2, 5, 4, 5, 6, 5, 2, 1, 2, 3, 2])
+    }
+
+    @Test func oneHotAndArgmax() {
+        let h = NDArray<Float>.oneHot([2, 0], classes: 3)
+        #expect(h.data == [0, 0, 1, 1, 0, 0])
+        #expect(h.argmaxRows() == [2, 0])
+    }
+}
+
+@Suite struct RandomStreams {
+    @Test func streamsMatchAnIndependentImplementation() {
+        // Expected bits computed by a separate Python implementation of
+        // SplitMix64 seeding + xoshiro256**. A change here changes every
+        // campaign's numbers.
+        var r = RandomStream(seed: 42)
+        #expect((0..<3).map { _ in r.nextUInt64() } ==
+                [1_546_998_764_402_558_742, 6_990_951_692_964_543_102, 12_544_586_762_248_559_009])
+    }
+
+    @Test func derivedStreamsDifferAndDoNotAdvanceParent() {
+        let root = RandomStream(seed: 7)
+        var a = root.derived("meta-train"), b = root.derived("gtn-evaluate/job-1")
+        #expect(a.nextUInt64() != b.nextUInt64())
+        #expect(root == RandomStream(seed: 7))
+        var a2 = RandomStream(seed: 7).derived("meta-train")
+        var a3 = root.derived("meta-train")
+        #expect(a2.nextUInt64() == a3.nextUInt64())
+    }
+
+    @Test func normalMoments() {
+        var r = RandomStream(seed: 3)
+        let x: NDArray<Double> = r.normal([100_000])
+        let mean = x.sumAll() / 100_000
+        let variance = x.data.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 100_000
+        #expect(abs(mean) < 0.01 && abs(variance - 1) < 0.02, "mean \(mean) variance \(variance)")
+    }
+
+    @Test func permutationIsAPermutation() {
+        var r = RandomStream(seed: 5)
+        #expect(r.permutation(1000).sorted() == Array(0..<1000))
+    }
+}
+
+@Suite struct ShapeMistakes {
+    @Test func matmulMismatchPrintsBothShapes() async {
+        await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = NDArray<Float>.matmul(NDArray(zeros: [2, 3]), NDArray(zeros: [4, 5]))
+        }.map { result in
+            let message = String(decoding: result.standardErrorContent, as: UTF8.self)
+            #expect(message.contains("[2, 3]") && message.contains("[4, 5]"), "message: \(message)")
+        }
+    }
+
+    @Test func broadcastMismatchPrintsBothShapes() async {
+        await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = NDArray<Float>(zeros: [2, 3]).applying(.add, NDArray(zeros: [4]))
+        }.map { result in
+            let message = String(decoding: result.standardErrorContent, as: UTF8.self)
+            #expect(message.contains("[2, 3]") && message.contains("[4]"), "message: \(message)")
+        }
+    }
+}
