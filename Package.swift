@@ -36,5 +36,6 @@ let package = Package(
         // MARK: - Tests
 
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
+        .testTarget(name: "AutodiffTests", dependencies: ["Autodiff", "NN", "TensorCore"]),
     ]
 )

@@ -74,12 +74,25 @@ enum Operation<S: TensorScalar> {
 /// other way round, so a graph is freed as soon as its outputs are.
 final class Node<S: TensorScalar> {
     let operation: Operation<S>
-    let inputs: [Tensor<S>]
+    private(set) var inputs: [Tensor<S>]
     let outputShapes: [[Int]]
 
     init(_ operation: Operation<S>, inputs: [Tensor<S>], outputShapes: [[Int]]) {
         self.operation = operation
         self.inputs = inputs
         self.outputShapes = outputShapes
+    }
+
+    /// Frees the graph above this node iteratively: ARC's recursive release
+    /// would overflow the stack on a long unrolled chain.
+    deinit {
+        var pending: [Tensor<S>] = []
+        swap(&pending, &inputs)
+        while var tensor = pending.popLast() {
+            guard isKnownUniquelyReferenced(&tensor), var node = tensor.takeNode(),
+                  isKnownUniquelyReferenced(&node) else { continue }
+            pending.append(contentsOf: node.inputs)
+            node.inputs = []
+        }
     }
 }

@@ -12,7 +12,8 @@ public final class Tensor<S: TensorScalar> {
     /// while recording.
     public let requiresGrad: Bool
     /// The node that produced this tensor, or nil for a leaf or constant.
-    let node: Node<S>?
+    /// Only cleared by `takeNode` while the graph is being freed.
+    private(set) var node: Node<S>?
     /// Which output of `node` this is.
     let outputIndex: Int
 
@@ -38,6 +39,13 @@ public final class Tensor<S: TensorScalar> {
     public var rank: Int { value.rank }
     /// The single value of a one-element tensor.
     public var scalar: S { value.scalar }
+
+    /// Hands over the producing node (used only by `Node.deinit` on a tensor
+    /// nobody else references).
+    func takeNode() -> Node<S>? {
+        defer { node = nil }
+        return node
+    }
 
     /// The same value without its history (a constant).
     public func detached() -> Tensor { Tensor(value) }
