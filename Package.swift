@@ -33,6 +33,11 @@ let package = Package(
         /// Layers as functions of explicit parameters, parameter layouts, optimisers.
         .target(name: "NN", dependencies: ["Autodiff", "TensorCore"]),
 
+        // MARK: - Executables
+
+        /// Benchmarks of the numerical core (kernels, one full meta-gradient).
+        .executableTarget(name: "gtn-bench", dependencies: ["TensorCore", "Autodiff", "NN"]),
+
         // MARK: - Tests
 
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),

@@ -104,30 +104,35 @@ private struct ConvProblem {
 
 extension NDArray {
     /// 2-D convolution (cross-correlation). x [N,C,H,W], w [O,C/groups,KH,KW] → [N,O,Ho,Wo].
-    @_specialize(exported: true, where S == Float)
-    @_specialize(exported: true, where S == Double)
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func conv2d(_ x: NDArray, _ w: NDArray, _ geometry: ConvGeometry) -> NDArray {
         let p = ConvProblem(input: x.shape, weight: w.shape, geometry)
         var out = [S](repeating: 0, count: p.n * p.o * p.pixels)
-        var cols = [S](repeating: 0, count: p.isPointwise ? 0 : p.patch * p.pixels)
         x.data.withUnsafeBufferPointer { xb in
             w.data.withUnsafeBufferPointer { wb in
                 out.withUnsafeMutableBufferPointer { ob in
-                    cols.withUnsafeMutableBufferPointer { cb in
-                        for i in 0..<p.n {
-                            let image = xb.baseAddress! + i * p.c * p.h * p.w
-                            for g in 0..<p.groups {
-                                let colPtr: UnsafePointer<S>
-                                if p.isPointwise {
-                                    colPtr = image + g * p.cg * p.h * p.w
-                                } else {
-                                    p.im2col(image, channel: g * p.cg, into: cb.baseAddress!)
-                                    colPtr = UnsafePointer(cb.baseAddress!)
+                    let (xp, wp, op) = (SharedPointer(base: UnsafeMutablePointer(mutating: xb.baseAddress!)),
+                                        SharedPointer(base: UnsafeMutablePointer(mutating: wb.baseAddress!)),
+                                        SharedPointer(base: ob.baseAddress!))
+                    parallelChunks(p.n) { images, _ in
+                        var cols = [S](repeating: 0, count: p.isPointwise ? 0 : p.patch * p.pixels)
+                        cols.withUnsafeMutableBufferPointer { cb in
+                            for i in images {
+                                let image = UnsafePointer(xp.base) + i * p.c * p.h * p.w
+                                for g in 0..<p.groups {
+                                    let colPtr: UnsafePointer<S>
+                                    if p.isPointwise {
+                                        colPtr = image + g * p.cg * p.h * p.w
+                                    } else {
+                                        p.im2col(image, channel: g * p.cg, into: cb.baseAddress!)
+                                        colPtr = UnsafePointer(cb.baseAddress!)
+                                    }
+                                    S.gemm(transposeA: false, transposeB: false, m: p.og, n: p.pixels, k: p.patch,
+                                           alpha: 1, a: wp.base + g * p.og * p.patch, lda: p.patch,
+                                           b: colPtr, ldb: p.pixels, beta: 0,
+                                           c: op.base + (i * p.o + g * p.og) * p.pixels, ldc: p.pixels)
                                 }
-                                S.gemm(transposeA: false, transposeB: false, m: p.og, n: p.pixels, k: p.patch,
-                                       alpha: 1, a: wb.baseAddress! + g * p.og * p.patch, lda: p.patch,
-                                       b: colPtr, ldb: p.pixels, beta: 0,
-                                       c: ob.baseAddress! + (i * p.o + g * p.og) * p.pixels, ldc: p.pixels)
                             }
                         }
                     }
@@ -139,28 +144,33 @@ extension NDArray {
 
     /// Gradient of conv2d with respect to its input: gy [N,O,Ho,Wo], w → [N,C,H,W] (`inputShape`).
     /// Linear in both arguments; it is the transpose of conv2d in x.
-    @_specialize(exported: true, where S == Float)
-    @_specialize(exported: true, where S == Double)
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func conv2dGradInput(_ gy: NDArray, _ w: NDArray, inputShape: [Int], _ geometry: ConvGeometry) -> NDArray {
         let p = ConvProblem(input: inputShape, weight: w.shape, geometry)
         require(gy.shape == [p.n, p.o, p.ho, p.wo],
-                     "conv2dGradInput: output gradient \(gy.shape) does not match input \(inputShape) and weight \(w.shape)")
+                "conv2dGradInput: output gradient \(gy.shape) does not match input \(inputShape) and weight \(w.shape)")
         var dx = [S](repeating: 0, count: Shape.count(inputShape))
-        var cols = [S](repeating: 0, count: p.isPointwise ? 0 : p.patch * p.pixels)
         gy.data.withUnsafeBufferPointer { gb in
             w.data.withUnsafeBufferPointer { wb in
                 dx.withUnsafeMutableBufferPointer { db in
-                    cols.withUnsafeMutableBufferPointer { cb in
-                        for i in 0..<p.n {
-                            let image = db.baseAddress! + i * p.c * p.h * p.w
-                            for g in 0..<p.groups {
-                                let target = p.isPointwise ? image + g * p.cg * p.h * p.w : cb.baseAddress!
-                                S.gemm(transposeA: true, transposeB: false, m: p.patch, n: p.pixels, k: p.og,
-                                       alpha: 1, a: wb.baseAddress! + g * p.og * p.patch, lda: p.patch,
-                                       b: gb.baseAddress! + (i * p.o + g * p.og) * p.pixels, ldb: p.pixels,
-                                       beta: 0, c: target, ldc: p.pixels)
-                                if !p.isPointwise {
-                                    p.col2imAdd(UnsafePointer(cb.baseAddress!), channel: g * p.cg, into: image)
+                    let (gp, wp, dp) = (SharedPointer(base: UnsafeMutablePointer(mutating: gb.baseAddress!)),
+                                        SharedPointer(base: UnsafeMutablePointer(mutating: wb.baseAddress!)),
+                                        SharedPointer(base: db.baseAddress!))
+                    parallelChunks(p.n) { images, _ in
+                        var cols = [S](repeating: 0, count: p.isPointwise ? 0 : p.patch * p.pixels)
+                        cols.withUnsafeMutableBufferPointer { cb in
+                            for i in images {
+                                let image = dp.base + i * p.c * p.h * p.w
+                                for g in 0..<p.groups {
+                                    let target = p.isPointwise ? image + g * p.cg * p.h * p.w : cb.baseAddress!
+                                    S.gemm(transposeA: true, transposeB: false, m: p.patch, n: p.pixels, k: p.og,
+                                           alpha: 1, a: wp.base + g * p.og * p.patch, lda: p.patch,
+                                           b: gp.base + (i * p.o + g * p.og) * p.pixels, ldb: p.pixels,
+                                           beta: 0, c: target, ldc: p.pixels)
+                                    if !p.isPointwise {
+                                        p.col2imAdd(UnsafePointer(cb.baseAddress!), channel: g * p.cg, into: image)
+                                    }
                                 }
                             }
                         }
@@ -172,45 +182,56 @@ extension NDArray {
     }
 
     /// Gradient of conv2d with respect to its weight: x [N,C,H,W], gy [N,O,Ho,Wo] → `weightShape`.
-    /// Linear in both arguments.
-    @_specialize(exported: true, where S == Float)
-    @_specialize(exported: true, where S == Double)
+    /// Linear in both arguments. Each worker accumulates its own partial sum.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func conv2dGradWeight(_ x: NDArray, _ gy: NDArray, weightShape: [Int], _ geometry: ConvGeometry) -> NDArray {
         let p = ConvProblem(input: x.shape, weight: weightShape, geometry)
         require(gy.shape == [p.n, p.o, p.ho, p.wo],
-                     "conv2dGradWeight: output gradient \(gy.shape) does not match input \(x.shape) and weight \(weightShape)")
-        var dw = [S](repeating: 0, count: Shape.count(weightShape))
-        var cols = [S](repeating: 0, count: p.isPointwise ? 0 : p.patch * p.pixels)
+                "conv2dGradWeight: output gradient \(gy.shape) does not match input \(x.shape) and weight \(weightShape)")
+        let weightCount = Shape.count(weightShape)
+        var partials = [S](repeating: 0, count: weightCount * BLASInfo.threadCount)
         x.data.withUnsafeBufferPointer { xb in
             gy.data.withUnsafeBufferPointer { gb in
-                dw.withUnsafeMutableBufferPointer { db in
-                    cols.withUnsafeMutableBufferPointer { cb in
-                        for i in 0..<p.n {
-                            let image = xb.baseAddress! + i * p.c * p.h * p.w
-                            for g in 0..<p.groups {
-                                let colPtr: UnsafePointer<S>
-                                if p.isPointwise {
-                                    colPtr = image + g * p.cg * p.h * p.w
-                                } else {
-                                    p.im2col(image, channel: g * p.cg, into: cb.baseAddress!)
-                                    colPtr = UnsafePointer(cb.baseAddress!)
+                partials.withUnsafeMutableBufferPointer { pb in
+                    let (xp, gp, pp) = (SharedPointer(base: UnsafeMutablePointer(mutating: xb.baseAddress!)),
+                                        SharedPointer(base: UnsafeMutablePointer(mutating: gb.baseAddress!)),
+                                        SharedPointer(base: pb.baseAddress!))
+                    parallelChunks(p.n) { images, worker in
+                        let dw = pp.base + worker * weightCount
+                        var cols = [S](repeating: 0, count: p.isPointwise ? 0 : p.patch * p.pixels)
+                        cols.withUnsafeMutableBufferPointer { cb in
+                            for i in images {
+                                let image = UnsafePointer(xp.base) + i * p.c * p.h * p.w
+                                for g in 0..<p.groups {
+                                    let colPtr: UnsafePointer<S>
+                                    if p.isPointwise {
+                                        colPtr = image + g * p.cg * p.h * p.w
+                                    } else {
+                                        p.im2col(image, channel: g * p.cg, into: cb.baseAddress!)
+                                        colPtr = UnsafePointer(cb.baseAddress!)
+                                    }
+                                    S.gemm(transposeA: false, transposeB: true, m: p.og, n: p.patch, k: p.pixels,
+                                           alpha: 1, a: gp.base + (i * p.o + g * p.og) * p.pixels, lda: p.pixels,
+                                           b: colPtr, ldb: p.pixels, beta: 1,
+                                           c: dw + g * p.og * p.patch, ldc: p.patch)
                                 }
-                                S.gemm(transposeA: false, transposeB: true, m: p.og, n: p.patch, k: p.pixels,
-                                       alpha: 1, a: gb.baseAddress! + (i * p.o + g * p.og) * p.pixels, lda: p.pixels,
-                                       b: colPtr, ldb: p.pixels, beta: 1,
-                                       c: db.baseAddress! + g * p.og * p.patch, ldc: p.patch)
                             }
                         }
                     }
                 }
             }
         }
+        var dw = Array(partials[0..<weightCount])
+        for worker in 1..<BLASInfo.threadCount {
+            for k in 0..<weightCount { dw[k] += partials[worker * weightCount + k] }
+        }
         return NDArray(shape: weightShape, data: dw)
     }
 
     /// Matrix product of rank-2 arrays: op(a) · op(b), op = optional transpose.
-    @_specialize(exported: true, where S == Float)
-    @_specialize(exported: true, where S == Double)
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func matmul(_ a: NDArray, _ b: NDArray, transposeA: Bool = false, transposeB: Bool = false) -> NDArray {
         require(a.rank == 2 && b.rank == 2, "matmul needs rank-2 arrays, got \(a.shape) and \(b.shape)")
         let (m, k) = transposeA ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])

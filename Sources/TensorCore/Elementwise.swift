@@ -10,8 +10,8 @@ public enum UnaryOperator: Sendable {
 
 extension NDArray {
     /// `op(self, other)` elementwise; the result has the broadcast shape.
-    @_specialize(exported: true, where S == Float)
-    @_specialize(exported: true, where S == Double)
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func applying(_ op: BinaryOperator, _ other: NDArray) -> NDArray {
         switch op {
         case .add: return zipBroadcast(other) { $0 + $1 }
@@ -22,8 +22,8 @@ extension NDArray {
     }
 
     /// `op(self)` elementwise.
-    @_specialize(exported: true, where S == Float)
-    @_specialize(exported: true, where S == Double)
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func applying(_ op: UnaryOperator) -> NDArray {
         switch op {
         case .negate: return map { -$0 }
@@ -91,8 +91,8 @@ extension NDArray {
     }
 
     /// `self` read as if broadcast to `target` (a materialised copy).
-    @_specialize(exported: true, where S == Float)
-    @_specialize(exported: true, where S == Double)
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func expanded(to target: [Int]) -> NDArray {
         if shape == target { return self }
         let si = Shape.broadcastStrides(shape, to: target)

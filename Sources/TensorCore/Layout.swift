@@ -1,7 +1,7 @@
 extension NDArray {
     /// Axes reordered: result axis i is input axis `permutation[i]`.
-    @_specialize(exported: true, where S == Float)
-    @_specialize(exported: true, where S == Double)
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func permuted(_ permutation: [Int]) -> NDArray {
         require(permutation.sorted() == Array(0..<rank),
                      "permutation \(permutation) is not a permutation of the axes of shape \(shape)")
@@ -25,8 +25,8 @@ extension NDArray {
     }
 
     /// Arrays joined along `axis`; all other dimensions must agree.
-    @_specialize(exported: true, where S == Float)
-    @_specialize(exported: true, where S == Double)
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func concatenate(_ parts: [NDArray], axis: Int) -> NDArray {
         require(!parts.isEmpty, "concatenate needs at least one array")
         let rank = parts[0].rank
@@ -57,8 +57,8 @@ extension NDArray {
     }
 
     /// Pieces of sizes `sizes` (summing to the axis length) along `axis`.
-    @_specialize(exported: true, where S == Float)
-    @_specialize(exported: true, where S == Double)
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func split(axis: Int, sizes: [Int]) -> [NDArray] {
         let ax = Shape.axis(axis, rank: rank)
         require(sizes.allSatisfy { $0 >= 0 } && sizes.reduce(0, +) == shape[ax],

@@ -24,32 +24,22 @@ public struct PoolGeometry: Hashable, Sendable, CustomStringConvertible {
         return [x[0], x[1], ho, wo]
     }
 
-    /// Calls `body(outputIndex, inputIndices)` for every output position, with
-    /// the flat indices of the in-bounds window elements.
+    /// Calls `body(outputIndex, planeOffset, rows, columns)` for every output
+    /// position, with the in-bounds rows and columns of its window.
     @inline(__always)
-    func forEachWindow(_ x: [Int], _ body: (Int, UnsafeBufferPointer<Int>) -> Void) {
+    func forEachWindow(_ x: [Int], _ body: (Int, Int, Range<Int>, Range<Int>) -> Void) {
         let out = outputShape(x)
         let (h, w, ho, wo) = (x[2], x[3], out[2], out[3])
-        var window = [Int](repeating: 0, count: kernel * kernel)
-        window.withUnsafeMutableBufferPointer { win in
-            var o = 0
-            for plane in 0..<(x[0] * x[1]) {
-                for oy in 0..<ho {
-                    for ox in 0..<wo {
-                        var used = 0
-                        for ky in 0..<kernel {
-                            let iy = oy * stride - padding + ky
-                            if iy < 0 || iy >= h { continue }
-                            for kx in 0..<kernel {
-                                let ix = ox * stride - padding + kx
-                                if ix < 0 || ix >= w { continue }
-                                win[used] = (plane * h + iy) * w + ix
-                                used += 1
-                            }
-                        }
-                        body(o, UnsafeBufferPointer(rebasing: win[0..<used]))
-                        o += 1
-                    }
+        var o = 0
+        for plane in 0..<(x[0] * x[1]) {
+            let offset = plane * h * w
+            for oy in 0..<ho {
+                let y0 = oy * stride - padding
+                let rows = Swift.max(y0, 0)..<Swift.min(y0 + kernel, h)
+                for ox in 0..<wo {
+                    let x0 = ox * stride - padding
+                    body(o, offset, rows, Swift.max(x0, 0)..<Swift.min(x0 + kernel, w))
+                    o += 1
                 }
             }
         }
@@ -57,55 +47,76 @@ public struct PoolGeometry: Hashable, Sendable, CustomStringConvertible {
 }
 
 extension NDArray {
-    /// Index of the first maximum of `x` within each pooling window.
-    @inline(__always)
-    private static func windowArgmax(_ x: NDArray, _ g: PoolGeometry, _ body: (Int, Int) -> Void) {
+    /// Flat index into `x` of the first maximum of each pooling window.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    static func windowArgmax(_ x: NDArray, _ g: PoolGeometry) -> [Int] {
+        var result = [Int](repeating: 0, count: Shape.count(g.outputShape(x.shape)))
+        let w = x.shape[3]
         x.data.withUnsafeBufferPointer { xb in
-            g.forEachWindow(x.shape) { o, window in
-                var best = window[0]
-                for i in window.dropFirst() where xb[i] > xb[best] { best = i }
-                body(o, best)
+            result.withUnsafeMutableBufferPointer { rb in
+                g.forEachWindow(x.shape) { o, offset, rows, columns in
+                    var best = offset + rows.lowerBound * w + columns.lowerBound
+                    var bestValue = xb[best]
+                    for iy in rows {
+                        let row = offset + iy * w
+                        for ix in columns where xb[row + ix] > bestValue {
+                            bestValue = xb[row + ix]
+                            best = row + ix
+                        }
+                    }
+                    rb[o] = best
+                }
             }
         }
+        return result
     }
 
     /// For each pooling window, the element of `values` at the position of the
     /// maximum of `x` in that window. `maxPoolSelect(x, x)` is max pooling.
     /// x, values [N,C,H,W] → [N,C,Ho,Wo].
-    @_specialize(exported: true, where S == Float)
-    @_specialize(exported: true, where S == Double)
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func maxPoolSelect(_ x: NDArray, _ values: NDArray, _ g: PoolGeometry) -> NDArray {
         require(x.shape == values.shape, "maxPoolSelect: shapes \(x.shape) and \(values.shape) differ")
         let outShape = g.outputShape(x.shape)
-        var out = [S](repeating: 0, count: Shape.count(outShape))
-        windowArgmax(x, g) { o, i in out[o] = values.data[i] }
+        let argmax = windowArgmax(x, g)
+        let out = values.data.withUnsafeBufferPointer { vb in argmax.map { vb[$0] } }
         return NDArray(shape: outShape, data: out)
     }
 
     /// Adjoint of `maxPoolSelect` in `values`: adds each element of `g`
     /// [N,C,Ho,Wo] at the position of its window's maximum of x [N,C,H,W].
-    @_specialize(exported: true, where S == Float)
-    @_specialize(exported: true, where S == Double)
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func maxPoolScatter(_ x: NDArray, _ grad: NDArray, _ g: PoolGeometry) -> NDArray {
         require(grad.shape == g.outputShape(x.shape),
                      "maxPoolScatter: gradient \(grad.shape) does not match pooled input \(x.shape) (\(g))")
         var out = [S](repeating: 0, count: x.count)
-        windowArgmax(x, g) { o, i in out[i] += grad.data[o] }
+        let argmax = windowArgmax(x, g)
+        grad.data.withUnsafeBufferPointer { gb in
+            out.withUnsafeMutableBufferPointer { ob in
+                for (o, i) in argmax.enumerated() { ob[i] += gb[o] }
+            }
+        }
         return NDArray(shape: x.shape, data: out)
     }
 
     /// Average pooling (padding counts as zero; divisor kernel²). [N,C,H,W] → [N,C,Ho,Wo].
-    @_specialize(exported: true, where S == Float)
-    @_specialize(exported: true, where S == Double)
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func avgPool(_ x: NDArray, _ g: PoolGeometry) -> NDArray {
         let outShape = g.outputShape(x.shape)
         let scale = 1 / S(g.kernel * g.kernel)
         var out = [S](repeating: 0, count: Shape.count(outShape))
+        let w = x.shape[3]
         x.data.withUnsafeBufferPointer { xb in
-            g.forEachWindow(x.shape) { o, window in
-                var acc: S = 0
-                for i in window { acc += xb[i] }
-                out[o] = acc * scale
+            out.withUnsafeMutableBufferPointer { ob in
+                g.forEachWindow(x.shape) { o, offset, rows, columns in
+                    var acc: S = 0
+                    for iy in rows { for ix in columns { acc += xb[offset + iy * w + ix] } }
+                    ob[o] = acc * scale
+                }
             }
         }
         return NDArray(shape: outShape, data: out)
@@ -113,17 +124,20 @@ extension NDArray {
 
     /// Transpose of `avgPool`: spreads each gradient element over its window.
     /// grad [N,C,Ho,Wo] → `inputShape`.
-    @_specialize(exported: true, where S == Float)
-    @_specialize(exported: true, where S == Double)
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func avgPoolTranspose(_ grad: NDArray, inputShape: [Int], _ g: PoolGeometry) -> NDArray {
         require(grad.shape == g.outputShape(inputShape),
                      "avgPoolTranspose: gradient \(grad.shape) does not match input \(inputShape) (\(g))")
         let scale = 1 / S(g.kernel * g.kernel)
         var out = [S](repeating: 0, count: Shape.count(inputShape))
+        let w = inputShape[3]
         grad.data.withUnsafeBufferPointer { gb in
-            g.forEachWindow(inputShape) { o, window in
-                let v = gb[o] * scale
-                for i in window { out[i] += v }
+            out.withUnsafeMutableBufferPointer { ob in
+                g.forEachWindow(inputShape) { o, offset, rows, columns in
+                    let v = gb[o] * scale
+                    for iy in rows { for ix in columns { ob[offset + iy * w + ix] += v } }
+                }
             }
         }
         return NDArray(shape: inputShape, data: out)

@@ -1,7 +1,7 @@
 extension NDArray {
     /// Sum over `axes`, keeping them as size-1 axes (the result has the same rank).
-    @_specialize(exported: true, where S == Float)
-    @_specialize(exported: true, where S == Double)
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func sum(axes: [Int]) -> NDArray {
         let axesSet = Set(axes.map { Shape.axis($0, rank: rank) })
         let outShape = shape.enumerated().map { axesSet.contains($0.offset) ? 1 : $0.element }
@@ -33,8 +33,8 @@ extension NDArray {
     public func sumAll() -> S { data.reduce(0, +) }
 
     /// Maximum along `axis`, kept as a size-1 axis (used to stabilise log-softmax).
-    @_specialize(exported: true, where S == Float)
-    @_specialize(exported: true, where S == Double)
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func max(axis: Int) -> NDArray {
         let ax = Shape.axis(axis, rank: rank)
         let outer = Shape.count(Array(shape[..<ax])), length = shape[ax]

@@ -1,0 +1,74 @@
+import Foundation
+import TensorCore
+
+/// Argument handling of `gtn-bench`.
+enum BenchCommand {
+    static let usage = """
+    usage: gtn-bench kernels [--repeat N]
+           gtn-bench metagrad --steps T [--block B] [--batch N] [--width W]
+
+    kernels    GFLOP/s of sgemm (the machine's reference), matmul and the three
+               convolution kernels at the learner's shapes (batch 128 of 1x28x28:
+               conv3x3 1->64 and 64->128 with padding 1, linear 6272->256->10),
+               each with its ratio to sgemm at the same thread count.
+    metagrad   wall time and peak memory (VmHWM) of one full meta-gradient: T inner
+               SGD steps recorded with createGraph, then backward to the generated
+               images. --block B checkpoints every B steps (0 = no recompute).
+               Run one configuration per process: peak memory is per process.
+
+    OPENBLAS_NUM_THREADS sets the thread count; OPENBLAS_CORETYPE the kernel family.
+    """
+
+    static func run(_ args: [String]) -> Int32 {
+        guard let command = args.first else { print(usage); return 2 }
+        var options: [String: Int] = [:]
+        var i = 1
+        while i < args.count {
+            let flag = args[i]
+            guard flag.hasPrefix("--"), i + 1 < args.count, let value = Int(args[i + 1]) else {
+                FileHandle.standardError.write("gtn-bench: expected '--flag INTEGER', got '\(flag)'\n\(usage)\n".data(using: .utf8)!)
+                return 2
+            }
+            options[String(flag.dropFirst(2))] = value
+            i += 2
+        }
+        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, OpenBLAS core \(BLASInfo.coreName), \(BLASInfo.threadCount) threads")
+        switch command {
+        case "kernels":
+            KernelBenchmark.run(repeats: options["repeat"] ?? 5)
+        case "metagrad":
+            guard let steps = options["steps"], steps > 0 else {
+                FileHandle.standardError.write("gtn-bench metagrad: --steps T (T > 0) is required\n".data(using: .utf8)!)
+                return 2
+            }
+            MetaGradientBenchmark.run(steps: steps, block: options["block"] ?? 0,
+                                      batch: options["batch"] ?? 128, width: options["width"] ?? 1)
+        case "-h", "--help", "help":
+            print(usage)
+        default:
+            FileHandle.standardError.write("gtn-bench: unknown command '\(command)'\n\(usage)\n".data(using: .utf8)!)
+            return 2
+        }
+        return 0
+    }
+}
+
+/// Seconds of the fastest of `repeats` runs of `body`.
+func fastestSeconds(repeats: Int, _ body: () -> Void) -> Double {
+    body()   // warm-up
+    var best = Double.infinity
+    for _ in 0..<repeats {
+        let start = DispatchTime.now().uptimeNanoseconds
+        body()
+        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+    return best
+}
+
+/// Peak resident memory of this process in MiB (VmHWM).
+func peakMemoryMiB() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kib = Double(line.split(separator: " ").dropFirst().first ?? "") else { return .nan }
+    return kib / 1024
+}

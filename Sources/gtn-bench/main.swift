@@ -1,0 +1,5 @@
+// gtn-bench: performance figures of the numerical core (see docs/benchmarks.md).
+import Foundation
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+exit(BenchCommand.run(arguments))
