@@ -36,9 +36,17 @@ private struct ConvProblem {
     var cg: Int { c / groups }
     var og: Int { o / groups }
     var patch: Int { cg * kh * kw }   // rows of one group's column matrix
-    var pixels: Int { ho * wo }       // columns of the column matrix
-    /// 1x1, stride 1, no padding: the input itself is the column matrix.
-    var isPointwise: Bool { kh == 1 && kw == 1 && stride == 1 && padding == 0 }
+    var pixels: Int { ho * wo }       // columns of one image in the column matrix
+    var imageSize: Int { c * h * w }
+    var outputSize: Int { o * pixels }
+
+    /// Images per matrix product: about 16k columns, wide enough for OpenBLAS
+    /// to thread well (measured: a K = 9 product slows down past ~50k columns),
+    /// with at most ~4M scalars of column scratch.
+    var chunk: Int {
+        let columns = Swift.min(16_384, 4_000_000 / Swift.max(1, patch))
+        return Swift.max(1, Swift.min(n, columns / Swift.max(1, pixels)))
+    }
 
     init(input x: [Int], weight wt: [Int], _ g: ConvGeometry) {
         let out = g.outputShape(input: x, weight: wt)
@@ -48,26 +56,41 @@ private struct ConvProblem {
         (groups, stride, padding) = (g.groups, g.stride, g.padding)
     }
 
-    /// Copies channel block [c0, c0+cg) of one image into column form [patch, pixels].
+    /// Output columns `ox` whose input column `ox·stride − padding + kx` lies
+    /// inside the image.
     @inline(__always)
-    func im2col<S: TensorScalar>(_ image: UnsafePointer<S>, channel c0: Int, into cols: UnsafeMutablePointer<S>) {
+    func validColumns(kx: Int) -> Range<Int> {
+        // ix = ox·stride − padding + kx ∈ [0, w)  ⇔  ox ∈ [ceil((padding − kx)/stride), floor((w − 1 + padding − kx)/stride)]
+        let low = Swift.max(0, (padding - kx + stride - 1) / stride)
+        let high = Swift.min(wo, (w - 1 + padding - kx) / stride + 1)
+        return low..<Swift.max(low, high)
+    }
+
+    /// Copies channel block [c0, c0+cg) of one image into column form
+    /// [patch, pixels], rows `rowStride` apart.
+    @inline(__always)
+    func im2col<S: TensorScalar>(_ image: UnsafePointer<S>, channel c0: Int, into cols: UnsafeMutablePointer<S>, rowStride: Int) {
         var row = 0
         for ci in c0..<(c0 + cg) {
             let plane = image + ci * h * w
             for ky in 0..<kh {
                 for kx in 0..<kw {
-                    let dst = cols + row * pixels
+                    let dst = cols + row * rowStride
+                    let valid = validColumns(kx: kx)
                     for oy in 0..<ho {
                         let iy = oy * stride - padding + ky
                         let line = dst + oy * wo
-                        if iy < 0 || iy >= h {
+                        if iy < 0 || iy >= h || valid.isEmpty {
                             line.update(repeating: 0, count: wo)
                             continue
                         }
-                        let src = plane + iy * w
-                        for ox in 0..<wo {
-                            let ix = ox * stride - padding + kx
-                            line[ox] = (ix >= 0 && ix < w) ? src[ix] : 0
+                        line.update(repeating: 0, count: valid.lowerBound)
+                        (line + valid.upperBound).update(repeating: 0, count: wo - valid.upperBound)
+                        let src = plane + iy * w + valid.lowerBound * stride - padding + kx
+                        if stride == 1 {
+                            (line + valid.lowerBound).update(from: src, count: valid.count)
+                        } else {
+                            for j in 0..<valid.count { line[valid.lowerBound + j] = src[j * stride] }
                         }
                     }
                     row += 1
@@ -76,69 +99,74 @@ private struct ConvProblem {
         }
     }
 
-    /// Adds column form [patch, pixels] back into channel block [c0, c0+cg) of one image.
+    /// Adds column form [patch, pixels] (rows `rowStride` apart) back into
+    /// channel block [c0, c0+cg) of one image.
     @inline(__always)
-    func col2imAdd<S: TensorScalar>(_ cols: UnsafePointer<S>, channel c0: Int, into image: UnsafeMutablePointer<S>) {
+    func col2imAdd<S: TensorScalar>(_ cols: UnsafePointer<S>, rowStride: Int, channel c0: Int, into image: UnsafeMutablePointer<S>) {
         var row = 0
         for ci in c0..<(c0 + cg) {
             let plane = image + ci * h * w
             for ky in 0..<kh {
                 for kx in 0..<kw {
-                    let src = cols + row * pixels
+                    let src = cols + row * rowStride
+                    let valid = validColumns(kx: kx)
                     for oy in 0..<ho {
                         let iy = oy * stride - padding + ky
                         if iy < 0 || iy >= h { continue }
-                        let dst = plane + iy * w
-                        let line = src + oy * wo
-                        for ox in 0..<wo {
-                            let ix = ox * stride - padding + kx
-                            if ix >= 0 && ix < w { dst[ix] += line[ox] }
-                        }
+                        let dst = plane + iy * w + valid.lowerBound * stride - padding + kx
+                        let line = src + oy * wo + valid.lowerBound
+                        for j in 0..<valid.count { dst[j * stride] += line[j] }
                     }
                     row += 1
                 }
             }
         }
     }
+
+    /// Copies `rows` rows of `count` scalars between strided layouts
+    /// (output channels of one image ⇄ a block of a chunk-wide matrix).
+    @inline(__always)
+    func copyRows<S>(_ rows: Int, _ count: Int, from src: UnsafePointer<S>, stride srcStride: Int,
+                     to dst: UnsafeMutablePointer<S>, stride dstStride: Int) {
+        for r in 0..<rows { (dst + r * dstStride).update(from: src + r * srcStride, count: count) }
+    }
 }
 
+// The three convolution kernels process the batch in chunks of images. Per
+// chunk and group: im2col of every image side by side into one column matrix
+// [patch, images·pixels] (in parallel), one threaded BLAS product, then the
+// result is scattered back per image (in parallel).
 extension NDArray {
     /// 2-D convolution (cross-correlation). x [N,C,H,W], w [O,C/groups,KH,KW] → [N,O,Ho,Wo].
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public static func conv2d(_ x: NDArray, _ w: NDArray, _ geometry: ConvGeometry) -> NDArray {
         let p = ConvProblem(input: x.shape, weight: w.shape, geometry)
-        var out = [S](repeating: 0, count: p.n * p.o * p.pixels)
-        x.data.withUnsafeBufferPointer { xb in
-            w.data.withUnsafeBufferPointer { wb in
-                out.withUnsafeMutableBufferPointer { ob in
-                    let (xp, wp, op) = (SharedPointer(base: UnsafeMutablePointer(mutating: xb.baseAddress!)),
-                                        SharedPointer(base: UnsafeMutablePointer(mutating: wb.baseAddress!)),
-                                        SharedPointer(base: ob.baseAddress!))
-                    parallelChunks(p.n) { images, _ in
-                        var cols = [S](repeating: 0, count: p.isPointwise ? 0 : p.patch * p.pixels)
-                        cols.withUnsafeMutableBufferPointer { cb in
-                            for i in images {
-                                let image = UnsafePointer(xp.base) + i * p.c * p.h * p.w
-                                for g in 0..<p.groups {
-                                    let colPtr: UnsafePointer<S>
-                                    if p.isPointwise {
-                                        colPtr = image + g * p.cg * p.h * p.w
-                                    } else {
-                                        p.im2col(image, channel: g * p.cg, into: cb.baseAddress!)
-                                        colPtr = UnsafePointer(cb.baseAddress!)
-                                    }
-                                    S.gemm(transposeA: false, transposeB: false, m: p.og, n: p.pixels, k: p.patch,
-                                           alpha: 1, a: wp.base + g * p.og * p.patch, lda: p.patch,
-                                           b: colPtr, ldb: p.pixels, beta: 0,
-                                           c: op.base + (i * p.o + g * p.og) * p.pixels, ldc: p.pixels)
-                                }
-                            }
-                        }
+        var out = [S](repeating: 0, count: p.n * p.outputSize)
+        var cols = [S](repeating: 0, count: p.patch * p.chunk * p.pixels)
+        var product = [S](repeating: 0, count: p.og * p.chunk * p.pixels)
+        x.data.withUnsafeBufferPointer { xb in w.data.withUnsafeBufferPointer { wb in
+        out.withUnsafeMutableBufferPointer { ob in cols.withUnsafeMutableBufferPointer { cb in
+        product.withUnsafeMutableBufferPointer { pb in
+            let (xp, op, cp, pp) = (SharedPointer(xb.baseAddress!), SharedPointer(ob.baseAddress!),
+                                    SharedPointer(cb.baseAddress!), SharedPointer(pb.baseAddress!))
+            for first in stride(from: 0, to: p.n, by: p.chunk) {
+                let images = Swift.min(p.chunk, p.n - first), width = images * p.pixels
+                for g in 0..<p.groups {
+                    parallelFor(images) { j in
+                        p.im2col(UnsafePointer(xp.base) + (first + j) * p.imageSize, channel: g * p.cg,
+                                 into: cp.base + j * p.pixels, rowStride: width)
+                    }
+                    S.gemm(transposeA: false, transposeB: false, m: p.og, n: width, k: p.patch,
+                           alpha: 1, a: wb.baseAddress! + g * p.og * p.patch, lda: p.patch,
+                           b: cp.base, ldb: width, beta: 0, c: pp.base, ldc: width)
+                    parallelFor(images) { j in
+                        p.copyRows(p.og, p.pixels, from: pp.base + j * p.pixels, stride: width,
+                                   to: op.base + (first + j) * p.outputSize + g * p.og * p.pixels, stride: p.pixels)
                     }
                 }
             }
-        }
+        } } } } }
         return NDArray(shape: [p.n, p.o, p.ho, p.wo], data: out)
     }
 
@@ -151,81 +179,64 @@ extension NDArray {
         require(gy.shape == [p.n, p.o, p.ho, p.wo],
                 "conv2dGradInput: output gradient \(gy.shape) does not match input \(inputShape) and weight \(w.shape)")
         var dx = [S](repeating: 0, count: Shape.count(inputShape))
-        gy.data.withUnsafeBufferPointer { gb in
-            w.data.withUnsafeBufferPointer { wb in
-                dx.withUnsafeMutableBufferPointer { db in
-                    let (gp, wp, dp) = (SharedPointer(base: UnsafeMutablePointer(mutating: gb.baseAddress!)),
-                                        SharedPointer(base: UnsafeMutablePointer(mutating: wb.baseAddress!)),
-                                        SharedPointer(base: db.baseAddress!))
-                    parallelChunks(p.n) { images, _ in
-                        var cols = [S](repeating: 0, count: p.isPointwise ? 0 : p.patch * p.pixels)
-                        cols.withUnsafeMutableBufferPointer { cb in
-                            for i in images {
-                                let image = dp.base + i * p.c * p.h * p.w
-                                for g in 0..<p.groups {
-                                    let target = p.isPointwise ? image + g * p.cg * p.h * p.w : cb.baseAddress!
-                                    S.gemm(transposeA: true, transposeB: false, m: p.patch, n: p.pixels, k: p.og,
-                                           alpha: 1, a: wp.base + g * p.og * p.patch, lda: p.patch,
-                                           b: gp.base + (i * p.o + g * p.og) * p.pixels, ldb: p.pixels,
-                                           beta: 0, c: target, ldc: p.pixels)
-                                    if !p.isPointwise {
-                                        p.col2imAdd(UnsafePointer(cb.baseAddress!), channel: g * p.cg, into: image)
-                                    }
-                                }
-                            }
-                        }
+        var cols = [S](repeating: 0, count: p.patch * p.chunk * p.pixels)
+        var gathered = [S](repeating: 0, count: p.og * p.chunk * p.pixels)
+        gy.data.withUnsafeBufferPointer { gb in w.data.withUnsafeBufferPointer { wb in
+        dx.withUnsafeMutableBufferPointer { db in cols.withUnsafeMutableBufferPointer { cb in
+        gathered.withUnsafeMutableBufferPointer { tb in
+            let (gp, dp, cp, tp) = (SharedPointer(gb.baseAddress!), SharedPointer(db.baseAddress!),
+                                    SharedPointer(cb.baseAddress!), SharedPointer(tb.baseAddress!))
+            for first in stride(from: 0, to: p.n, by: p.chunk) {
+                let images = Swift.min(p.chunk, p.n - first), width = images * p.pixels
+                for g in 0..<p.groups {
+                    parallelFor(images) { j in
+                        p.copyRows(p.og, p.pixels, from: UnsafePointer(gp.base) + (first + j) * p.outputSize + g * p.og * p.pixels,
+                                   stride: p.pixels, to: tp.base + j * p.pixels, stride: width)
+                    }
+                    S.gemm(transposeA: true, transposeB: false, m: p.patch, n: width, k: p.og,
+                           alpha: 1, a: wb.baseAddress! + g * p.og * p.patch, lda: p.patch,
+                           b: tp.base, ldb: width, beta: 0, c: cp.base, ldc: width)
+                    parallelFor(images) { j in
+                        p.col2imAdd(UnsafePointer(cp.base) + j * p.pixels, rowStride: width, channel: g * p.cg,
+                                    into: dp.base + (first + j) * p.imageSize)
                     }
                 }
             }
-        }
+        } } } } }
         return NDArray(shape: inputShape, data: dx)
     }
 
     /// Gradient of conv2d with respect to its weight: x [N,C,H,W], gy [N,O,Ho,Wo] → `weightShape`.
-    /// Linear in both arguments. Each worker accumulates its own partial sum.
+    /// Linear in both arguments.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public static func conv2dGradWeight(_ x: NDArray, _ gy: NDArray, weightShape: [Int], _ geometry: ConvGeometry) -> NDArray {
         let p = ConvProblem(input: x.shape, weight: weightShape, geometry)
         require(gy.shape == [p.n, p.o, p.ho, p.wo],
                 "conv2dGradWeight: output gradient \(gy.shape) does not match input \(x.shape) and weight \(weightShape)")
-        let weightCount = Shape.count(weightShape)
-        var partials = [S](repeating: 0, count: weightCount * BLASInfo.threadCount)
-        x.data.withUnsafeBufferPointer { xb in
-            gy.data.withUnsafeBufferPointer { gb in
-                partials.withUnsafeMutableBufferPointer { pb in
-                    let (xp, gp, pp) = (SharedPointer(base: UnsafeMutablePointer(mutating: xb.baseAddress!)),
-                                        SharedPointer(base: UnsafeMutablePointer(mutating: gb.baseAddress!)),
-                                        SharedPointer(base: pb.baseAddress!))
-                    parallelChunks(p.n) { images, worker in
-                        let dw = pp.base + worker * weightCount
-                        var cols = [S](repeating: 0, count: p.isPointwise ? 0 : p.patch * p.pixels)
-                        cols.withUnsafeMutableBufferPointer { cb in
-                            for i in images {
-                                let image = UnsafePointer(xp.base) + i * p.c * p.h * p.w
-                                for g in 0..<p.groups {
-                                    let colPtr: UnsafePointer<S>
-                                    if p.isPointwise {
-                                        colPtr = image + g * p.cg * p.h * p.w
-                                    } else {
-                                        p.im2col(image, channel: g * p.cg, into: cb.baseAddress!)
-                                        colPtr = UnsafePointer(cb.baseAddress!)
-                                    }
-                                    S.gemm(transposeA: false, transposeB: true, m: p.og, n: p.patch, k: p.pixels,
-                                           alpha: 1, a: gp.base + (i * p.o + g * p.og) * p.pixels, lda: p.pixels,
-                                           b: colPtr, ldb: p.pixels, beta: 1,
-                                           c: dw + g * p.og * p.patch, ldc: p.patch)
-                                }
-                            }
-                        }
+        var dw = [S](repeating: 0, count: Shape.count(weightShape))
+        var cols = [S](repeating: 0, count: p.patch * p.chunk * p.pixels)
+        var gathered = [S](repeating: 0, count: p.og * p.chunk * p.pixels)
+        x.data.withUnsafeBufferPointer { xb in gy.data.withUnsafeBufferPointer { gb in
+        dw.withUnsafeMutableBufferPointer { db in cols.withUnsafeMutableBufferPointer { cb in
+        gathered.withUnsafeMutableBufferPointer { tb in
+            let (xp, gp, cp, tp) = (SharedPointer(xb.baseAddress!), SharedPointer(gb.baseAddress!),
+                                    SharedPointer(cb.baseAddress!), SharedPointer(tb.baseAddress!))
+            for first in stride(from: 0, to: p.n, by: p.chunk) {
+                let images = Swift.min(p.chunk, p.n - first), width = images * p.pixels
+                for g in 0..<p.groups {
+                    parallelFor(images) { j in
+                        p.im2col(UnsafePointer(xp.base) + (first + j) * p.imageSize, channel: g * p.cg,
+                                 into: cp.base + j * p.pixels, rowStride: width)
+                        p.copyRows(p.og, p.pixels, from: UnsafePointer(gp.base) + (first + j) * p.outputSize + g * p.og * p.pixels,
+                                   stride: p.pixels, to: tp.base + j * p.pixels, stride: width)
                     }
+                    S.gemm(transposeA: false, transposeB: true, m: p.og, n: p.patch, k: width,
+                           alpha: 1, a: tp.base, lda: width, b: cp.base, ldb: width,
+                           beta: 1, c: db.baseAddress! + g * p.og * p.patch, ldc: p.patch)
                 }
             }
-        }
-        var dw = Array(partials[0..<weightCount])
-        for worker in 1..<BLASInfo.threadCount {
-            for k in 0..<weightCount { dw[k] += partials[worker * weightCount + k] }
-        }
+        } } } } }
         return NDArray(shape: weightShape, data: dw)
     }
 

@@ -1,25 +1,24 @@
-import CBLAS
 import Dispatch
 
 /// A pointer that may cross into worker threads; each worker must touch a
 /// disjoint part of the memory.
 struct SharedPointer<T>: @unchecked Sendable {
     let base: UnsafeMutablePointer<T>
+    init(_ base: UnsafeMutablePointer<T>) { self.base = base }
+    init(_ base: UnsafePointer<T>) { self.base = UnsafeMutablePointer(mutating: base) }
 }
 
-/// Splits `count` independent items (e.g. the images of a batch) over the BLAS
-/// thread count, running BLAS single-threaded inside each worker: for the many
-/// small matrix products of a convolution this beats threading each product.
-/// `body(range, worker)` handles items `range` using scratch slot `worker`.
-func parallelChunks(_ count: Int, _ body: @Sendable (Range<Int>, Int) -> Void) {
+/// Runs `body(i)` for i in 0..<count on up to `BLASInfo.threadCount` threads.
+/// For memory-bound loops around BLAS calls (im2col, col2im, layout copies):
+/// OpenBLAS serialises concurrent calls, so BLAS itself is never called here;
+/// it parallelises its own (large) products instead.
+func parallelFor(_ count: Int, _ body: @Sendable (Int) -> Void) {
     let workers = min(BLASInfo.threadCount, count)
     guard workers > 1 else {
-        body(0..<count, 0)
+        for i in 0..<count { body(i) }
         return
     }
-    openblas_set_num_threads(1)
-    defer { openblas_set_num_threads(Int32(BLASInfo.configuredThreads)) }
     DispatchQueue.concurrentPerform(iterations: workers) { w in
-        body((count * w / workers)..<(count * (w + 1) / workers), w)
+        for i in (count * w / workers)..<(count * (w + 1) / workers) { body(i) }
     }
 }

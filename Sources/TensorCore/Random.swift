@@ -91,11 +91,15 @@ public struct RandomStream: Sendable, Equatable {
     }
 
     /// An array of `shape` with independent normal(mean, std) elements.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public mutating func normal<S: TensorScalar>(_ shape: [Int], mean: Double = 0, std: Double = 1) -> NDArray<S> {
         NDArray(shape: shape, data: (0..<Shape.count(shape)).map { _ in S(mean + std * nextNormal()) })
     }
 
     /// An array of `shape` with independent uniform [low, high) elements.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public mutating func uniform<S: TensorScalar>(_ shape: [Int], low: Double = 0, high: Double = 1) -> NDArray<S> {
         NDArray(shape: shape, data: (0..<Shape.count(shape)).map { _ in S(low + (high - low) * nextDouble()) })
     }

@@ -57,15 +57,7 @@ extension Double: TensorScalar {
 public enum BLASInfo {
     /// OpenBLAS's core name, e.g. "Haswell" or "SkylakeX" (set `OPENBLAS_CORETYPE` to choose).
     public static var coreName: String { String(cString: openblas_get_corename()) }
-    /// Threads OpenBLAS uses (`OPENBLAS_NUM_THREADS`); kernels that split work
-    /// themselves use this many workers.
-    public static var threadCount: Int { configuredThreads }
-    /// Sets the thread count for BLAS and for the kernels' own workers.
-    public static func setThreadCount(_ n: Int) {
-        configuredThreads = max(1, n)
-        openblas_set_num_threads(Int32(configuredThreads))
-    }
-    /// The thread count as configured, independent of the temporary single-
-    /// threaded sections inside `parallelChunks`.
-    nonisolated(unsafe) static var configuredThreads = Int(openblas_get_num_threads())
+    /// Threads OpenBLAS uses (`OPENBLAS_NUM_THREADS`); the kernels' own
+    /// memory-bound loops use as many workers.
+    public static var threadCount: Int { Int(openblas_get_num_threads()) }
 }
