@@ -142,9 +142,9 @@ extension NDArray {
     @_specialize(where S == Double)
     public static func conv2d(_ x: NDArray, _ w: NDArray, _ geometry: ConvGeometry) -> NDArray {
         let p = ConvProblem(input: x.shape, weight: w.shape, geometry)
-        var out = [S](repeating: 0, count: p.n * p.outputSize)
-        var cols = [S](repeating: 0, count: p.patch * p.chunk * p.pixels)
-        var product = [S](repeating: 0, count: p.og * p.chunk * p.pixels)
+        var out = [S](overwrittenCount: p.n * p.outputSize)
+        var cols = [S](overwrittenCount: p.patch * p.chunk * p.pixels)
+        var product = [S](overwrittenCount: p.og * p.chunk * p.pixels)
         x.data.withUnsafeBufferPointer { xb in w.data.withUnsafeBufferPointer { wb in
         out.withUnsafeMutableBufferPointer { ob in cols.withUnsafeMutableBufferPointer { cb in
         product.withUnsafeMutableBufferPointer { pb in
@@ -179,8 +179,8 @@ extension NDArray {
         require(gy.shape == [p.n, p.o, p.ho, p.wo],
                 "conv2dGradInput: output gradient \(gy.shape) does not match input \(inputShape) and weight \(w.shape)")
         var dx = [S](repeating: 0, count: Shape.count(inputShape))
-        var cols = [S](repeating: 0, count: p.patch * p.chunk * p.pixels)
-        var gathered = [S](repeating: 0, count: p.og * p.chunk * p.pixels)
+        var cols = [S](overwrittenCount: p.patch * p.chunk * p.pixels)
+        var gathered = [S](overwrittenCount: p.og * p.chunk * p.pixels)
         gy.data.withUnsafeBufferPointer { gb in w.data.withUnsafeBufferPointer { wb in
         dx.withUnsafeMutableBufferPointer { db in cols.withUnsafeMutableBufferPointer { cb in
         gathered.withUnsafeMutableBufferPointer { tb in
@@ -215,8 +215,8 @@ extension NDArray {
         require(gy.shape == [p.n, p.o, p.ho, p.wo],
                 "conv2dGradWeight: output gradient \(gy.shape) does not match input \(x.shape) and weight \(weightShape)")
         var dw = [S](repeating: 0, count: Shape.count(weightShape))
-        var cols = [S](repeating: 0, count: p.patch * p.chunk * p.pixels)
-        var gathered = [S](repeating: 0, count: p.og * p.chunk * p.pixels)
+        var cols = [S](overwrittenCount: p.patch * p.chunk * p.pixels)
+        var gathered = [S](overwrittenCount: p.og * p.chunk * p.pixels)
         x.data.withUnsafeBufferPointer { xb in gy.data.withUnsafeBufferPointer { gb in
         dw.withUnsafeMutableBufferPointer { db in cols.withUnsafeMutableBufferPointer { cb in
         gathered.withUnsafeMutableBufferPointer { tb in

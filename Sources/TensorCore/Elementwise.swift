@@ -35,7 +35,7 @@ extension NDArray {
     /// Elementwise transform (same shape).
     @inline(__always)
     public func map(_ f: (S) -> S) -> NDArray {
-        var out = [S](repeating: 0, count: count)
+        var out = [S](overwrittenCount: count)
         data.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 for i in 0..<src.count { dst[i] = f(src[i]) }
@@ -48,7 +48,7 @@ extension NDArray {
     @inline(__always)
     func zipBroadcast(_ other: NDArray, _ f: (S, S) -> S) -> NDArray {
         if shape == other.shape {
-            var out = [S](repeating: 0, count: count)
+            var out = [S](overwrittenCount: count)
             data.withUnsafeBufferPointer { a in
                 other.data.withUnsafeBufferPointer { b in
                     out.withUnsafeMutableBufferPointer { o in
@@ -72,7 +72,7 @@ extension NDArray {
         let so = Shape.strides(outShape)
         let n = outShape.last ?? 1
         let ia = sa.last ?? 0, ib = sb.last ?? 0
-        var out = [S](repeating: 0, count: Shape.count(outShape))
+        var out = [S](overwrittenCount: Shape.count(outShape))
         data.withUnsafeBufferPointer { a in
             other.data.withUnsafeBufferPointer { b in
                 out.withUnsafeMutableBufferPointer { o in
@@ -99,7 +99,7 @@ extension NDArray {
         let so = Shape.strides(target)
         let n = target.last ?? 1
         let step = si.last ?? 0
-        var out = [S](repeating: 0, count: Shape.count(target))
+        var out = [S](overwrittenCount: Shape.count(target))
         data.withUnsafeBufferPointer { a in
             out.withUnsafeMutableBufferPointer { o in
                 forEachRow(shape: target, strides: [si, so]) { off in

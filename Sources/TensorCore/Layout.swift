@@ -11,7 +11,7 @@ extension NDArray {
         let so = Shape.strides(outShape)
         let n = outShape.last ?? 1
         let step = si.last ?? 0
-        var out = [S](repeating: 0, count: count)
+        var out = [S](overwrittenCount: count)
         data.withUnsafeBufferPointer { a in
             out.withUnsafeMutableBufferPointer { o in
                 forEachRow(shape: outShape, strides: [si, so]) { off in
@@ -40,7 +40,7 @@ extension NDArray {
         let outer = Shape.count(Array(outShape[..<ax]))
         let inner = Shape.count(Array(outShape[(ax + 1)...]))
         let outRow = outShape[ax] * inner
-        var out = [S](repeating: 0, count: Shape.count(outShape))
+        var out = [S](overwrittenCount: Shape.count(outShape))
         out.withUnsafeMutableBufferPointer { o in
             var start = 0
             for p in parts {
@@ -72,7 +72,7 @@ extension NDArray {
                 var pieceShape = shape
                 pieceShape[ax] = size
                 let row = size * inner
-                var out = [S](repeating: 0, count: outer * row)
+                var out = [S](overwrittenCount: outer * row)
                 out.withUnsafeMutableBufferPointer { o in
                     for i in 0..<outer {
                         for j in 0..<row { o[i * row + j] = src[i * inRow + start + j] }

@@ -48,3 +48,12 @@ public struct NDArray<S: TensorScalar>: Sendable, Equatable {
         NDArray<T>(shape: shape, data: data.map { T($0) })
     }
 }
+
+extension Array where Element: TensorScalar {
+    /// Storage for `count` scalars that the caller overwrites completely before
+    /// reading (saves a zero-fill pass over large outputs and scratch buffers).
+    @inline(__always)
+    init(overwrittenCount count: Int) {
+        self.init(unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+    }
+}

@@ -108,7 +108,7 @@ extension NDArray {
     public static func avgPool(_ x: NDArray, _ g: PoolGeometry) -> NDArray {
         let outShape = g.outputShape(x.shape)
         let scale = 1 / S(g.kernel * g.kernel)
-        var out = [S](repeating: 0, count: Shape.count(outShape))
+        var out = [S](overwrittenCount: Shape.count(outShape))
         let w = x.shape[3]
         x.data.withUnsafeBufferPointer { xb in
             out.withUnsafeMutableBufferPointer { ob in
