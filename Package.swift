@@ -33,6 +33,11 @@ let package = Package(
         /// Layers as functions of explicit parameters, parameter layouts, optimisers.
         .target(name: "NN", dependencies: ["Autodiff", "TensorCore"]),
 
+        // MARK: - Generative Teaching Networks
+
+        /// Generator, learners, curriculum and the differentiable unrolled inner loop.
+        .target(name: "GTN", dependencies: ["NN", "Autodiff", "TensorCore"]),
+
         // MARK: - Executables
 
         /// Benchmarks of the numerical core (kernels, one full meta-gradient).
@@ -42,5 +47,6 @@ let package = Package(
 
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff", "NN", "TensorCore"]),
+        .testTarget(name: "GTNTests", dependencies: ["GTN", "NN", "Autodiff", "TensorCore"]),
     ]
 )

@@ -44,3 +44,15 @@ public func negativeLogLikelihood<S>(_ logProbabilities: Tensor<S>, labels: [Int
 public func crossEntropy<S>(logits: Tensor<S>, labels: [Int]) -> Tensor<S> {
     negativeLogLikelihood(logits.logSoftmax(), labels: labels)
 }
+
+/// Batch normalisation in training mode: each feature (axis 1; over N, H, W
+/// for images) normalised by its batch mean and variance, then scaled by
+/// `scale` and shifted by `shift` ([features] each).
+public func batchNorm<S>(_ x: Tensor<S>, scale: Tensor<S>, shift: Tensor<S>, epsilon: S = 1e-5) -> Tensor<S> {
+    let axes = [0] + Array(2..<x.rank)
+    var featureShape = [Int](repeating: 1, count: x.rank)
+    featureShape[1] = x.shape[1]
+    let centred = x - x.mean(axes: axes)
+    let variance = (centred * centred).mean(axes: axes)
+    return centred / (variance + epsilon).squareRoot() * scale.reshaped(featureShape) + shift.reshaped(featureShape)
+}

@@ -1,0 +1,152 @@
+import Foundation
+import Autodiff
+import NN
+import TensorCore
+
+/// Where the noise of each inner step comes from.
+public enum CurriculumMode: String, Sendable, Codable, CaseIterable {
+    /// The learned curriculum, its batches in order (the paper's method).
+    case learned
+    /// Fresh random noise every step (the curriculum is not used).
+    case fresh
+    /// The learned curriculum's batches in a random order each meta-iteration.
+    case shuffled
+}
+
+/// Everything that is meta-learned, as one flat vector with named parts —
+/// `generator` [generator parameters], `curriculum` [T, B, noise],
+/// `inner.log_learning_rate` [T], `inner.log_momentum` [T] — and the
+/// differentiable unrolled inner loop that turns it into a meta-loss.
+public struct TeachingSetup: Sendable {
+    public let generator: Generator
+    public let learner: any LearnerModel
+    /// T: inner SGD steps, one generated batch each.
+    public let innerSteps: Int
+    /// B: generated images per inner step.
+    public let batch: Int
+    /// Inner steps per recompute block (0: keep the whole unroll in memory).
+    public let recomputeBlock: Int
+    public let layout: ParameterLayout
+
+    public static let initialLearningRate = 0.02
+    public static let initialMomentum = 0.5
+
+    public init(generator: Generator, learner: any LearnerModel, innerSteps: Int, batch: Int, recomputeBlock: Int) {
+        self.generator = generator
+        self.learner = learner
+        self.innerSteps = innerSteps
+        self.batch = batch
+        self.recomputeBlock = recomputeBlock
+        var l = ParameterLayout()
+        l.add("generator", shape: [generator.layout.count])
+        l.add("curriculum", shape: [innerSteps, batch, generator.noiseSize])
+        l.add("inner.log_learning_rate", shape: [innerSteps])
+        l.add("inner.log_momentum", shape: [innerSteps])
+        layout = l
+    }
+
+    /// Initial meta-parameters: generator as initialised, curriculum standard
+    /// normal, learning rate 0.02 and momentum 0.5 at every step.
+    public func initialMetaParameters<S: TensorScalar>(_ rng: inout RandomStream) -> NDArray<S> {
+        var generatorRNG = rng.derived("generator"), curriculumRNG = rng.derived("curriculum")
+        let g: NDArray<S> = generator.initialParameters(&generatorRNG)
+        let c: NDArray<S> = curriculumRNG.normal([innerSteps * batch * generator.noiseSize])
+        let lr = [S](repeating: S(Foundation.log(Self.initialLearningRate)), count: innerSteps)
+        let m = [S](repeating: S(Foundation.log(Self.initialMomentum)), count: innerSteps)
+        return NDArray(shape: [layout.count], data: g.data + c.data + lr + m)
+    }
+
+    /// Labels of every generated batch.
+    public var labels: [Int] { generator.labels(batch: batch) }
+
+    /// One inner step. State [θ, velocity, generator parameters, noise [B, Z],
+    /// log learning rate [], log momentum []] → [θ', velocity'].
+    func innerStep<S>(_ s: [Tensor<S>], createGraph: Bool) -> [Tensor<S>] {
+        let images = generator.images(s[2], noise: s[3])
+        let loss = crossEntropy(logits: learner.logits(s[0], images), labels: labels)
+        let gradient = gradients(of: loss, wrt: [s[0]], createGraph: createGraph)[0]
+        let next = sgdMomentumStep(parameters: s[0], velocity: s[1], gradient: gradient,
+                                   learningRate: s[4].exp(), momentum: s[5].exp())
+        return [next.parameters, next.velocity]
+    }
+
+    /// The noise of each inner step, in the order the steps use it.
+    /// `noiseStream` draws fresh noise (`.fresh`) or the order (`.shuffled`).
+    func stepNoise<S>(_ curriculum: Tensor<S>, mode: CurriculumMode, noiseStream: inout RandomStream) -> [Tensor<S>] {
+        let z = generator.noiseSize
+        switch mode {
+        case .learned:
+            return curriculum.split(axis: 0, sizes: Array(repeating: 1, count: innerSteps)).map { $0.reshaped([batch, z]) }
+        case .shuffled:
+            let pieces = curriculum.split(axis: 0, sizes: Array(repeating: 1, count: innerSteps)).map { $0.reshaped([batch, z]) }
+            return noiseStream.permutation(innerSteps).map { pieces[$0] }
+        case .fresh:
+            return (0..<innerSteps).map { _ in Tensor(noiseStream.normal([batch, z]) as NDArray<S>) }
+        }
+    }
+
+    /// The meta-loss of one meta-iteration: a learner starting from
+    /// `learnerInitial` is trained for T steps on generated batches (the whole
+    /// unroll recorded, second order), then scored by cross-entropy on the real
+    /// batch `realImages` [N, C, H, W] / `realLabels`. Differentiate it with
+    /// respect to `meta` [layout.count].
+    public func metaLoss<S>(_ meta: Tensor<S>, learnerInitial: NDArray<S>, realImages: NDArray<S>, realLabels: [Int],
+                            mode: CurriculumMode = .learned, noiseStream: RandomStream = RandomStream(seed: 0)) -> Tensor<S> {
+        let p = layout.views(of: meta)
+        var stream = noiseStream
+        let noise = stepNoise(p["curriculum"]!, mode: mode, noiseStream: &stream)
+        let split = Array(repeating: 1, count: innerSteps)
+        let lrs = p["inner.log_learning_rate"]!.split(axis: 0, sizes: split).map { $0.reshaped([]) }
+        let moms = p["inner.log_momentum"]!.split(axis: 0, sizes: split).map { $0.reshaped([]) }
+        let generatorParameters = p["generator"]!
+        var theta = Tensor(learnerInitial, requiresGrad: true)
+        var velocity = Tensor(NDArray<S>(zeros: learnerInitial.shape))
+        var t = 0
+        while t < innerSteps {
+            let span = recomputeBlock == 0 ? innerSteps - t : min(recomputeBlock, innerSteps - t)
+            let steps = t..<(t + span)
+            // Block inputs: [θ, velocity, generator, noise…, log lr…, log momentum…].
+            let block: ([Tensor<S>]) -> [Tensor<S>] = { s in
+                var state = [s[0], s[1]]
+                for k in 0..<span {
+                    state = self.innerStep([state[0], state[1], s[2], s[3 + k], s[3 + span + k], s[3 + 2 * span + k]],
+                                           createGraph: true)
+                }
+                return state
+            }
+            let inputs = [theta, velocity, generatorParameters] + Array(noise[steps]) + Array(lrs[steps]) + Array(moms[steps])
+            let out = recomputeBlock == 0 ? block(inputs) : checkpoint(inputs, block)
+            (theta, velocity) = (out[0], out[1])
+            t += span
+        }
+        return crossEntropy(logits: learner.logits(theta, Tensor(realImages)), labels: realLabels)
+    }
+
+    /// Trains a learner from `learnerInitial` on the generated curriculum
+    /// (plain training, nothing recorded across steps) and returns its
+    /// parameters. `steps` beyond T repeat the curriculum from the start.
+    public func trainLearner<S>(meta: NDArray<S>, learnerInitial: NDArray<S>, steps: Int? = nil,
+                                mode: CurriculumMode = .learned, noiseStream: RandomStream = RandomStream(seed: 0)) -> NDArray<S> {
+        let p = withoutGradients { layout.views(of: Tensor(meta)) }
+        var stream = noiseStream
+        let noise = stepNoise(p["curriculum"]!, mode: mode, noiseStream: &stream)
+        let lrs = p["inner.log_learning_rate"]!.value.data, moms = p["inner.log_momentum"]!.value.data
+        let generatorParameters = p["generator"]!
+        var theta = learnerInitial
+        var velocity = NDArray<S>(zeros: learnerInitial.shape)
+        for step in 0..<(steps ?? innerSteps) {
+            let k = step % innerSteps
+            let next = innerStep([Tensor(theta, requiresGrad: true), Tensor(velocity), generatorParameters, noise[k],
+                                  Tensor(scalar: lrs[k]), Tensor(scalar: moms[k])], createGraph: false)
+            (theta, velocity) = (next[0].value, next[1].value)
+        }
+        return theta
+    }
+}
+
+
+/// Fraction of `images` [N, C, H, W] whose predicted class is the label.
+public func accuracy<S>(of learner: any LearnerModel, parameters: NDArray<S>, images: NDArray<S>, labels: [Int]) -> Double {
+    let predictions = withoutGradients { learner.logits(Tensor(parameters), Tensor(images)).value.argmaxRows() }
+    return Double(zip(predictions, labels).filter { $0 == $1 }.count) / Double(max(labels.count, 1))
+}
