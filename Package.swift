@@ -21,5 +21,16 @@ let package = Package(
         /// zlib: gzip-compressed datasets and PNG images.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+
+        // MARK: - Storage
+
+        /// Artifact files (LZ4-framed safetensors, atomic writes), dataset readers and preparation.
+        .target(name: "Artifacts", dependencies: ["CLZ4", "CZlib"]),
+        /// `artifact-tool`: inspect and verify artifacts, run the artifact benchmark.
+        .executableTarget(name: "artifact-tool", dependencies: ["Artifacts"]),
+
+        // MARK: - Tests
+
+        .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "artifact-tool"]),
     ]
 )
