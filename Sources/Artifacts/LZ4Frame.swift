@@ -11,7 +11,7 @@ private func checkLZ4(_ code: Int, _ failure: (String) -> ArtifactError) throws 
 }
 
 /// Bytes of input handed to liblz4 per call, in both directions.
-private let chunkSize = 1 << 20
+private let chunkSize = 4 << 20
 
 /// Streams bytes into one LZ4 frame (4 MiB linked blocks, block and content
 /// checksums, content size in the header) written to a file as it goes.
@@ -32,9 +32,9 @@ final class LZ4FrameWriter {
         self.context = context!
         var preferences = LZ4F_preferences_t()
         preferences.frameInfo.blockSizeID = LZ4F_max4MB
-        preferences.frameInfo.blockMode = LZ4F_blockLinked
+        preferences.frameInfo.blockMode = LZ4F_blockIndependent
         preferences.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled
-        preferences.frameInfo.blockChecksumFlag = LZ4F_blockChecksumEnabled
+        preferences.frameInfo.blockChecksumFlag = LZ4F_noBlockChecksum
         preferences.frameInfo.contentSize = contentSize
         self.preferences = preferences
         output = [UInt8](repeating: 0, count: max(Int(LZ4F_HEADER_SIZE_MAX), LZ4F_compressBound(chunkSize, &preferences)))

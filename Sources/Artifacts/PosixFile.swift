@@ -36,6 +36,17 @@ final class PosixFile {
         }
     }
 
+    /// Creates the directory `path` and any missing parents.
+    static func createDirectories(_ path: String) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue { return }
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty && parent != path { try createDirectories(parent) }
+        if mkdir(path, 0o755) != 0 && errno != EEXIST {
+            throw ArtifactError.io(path: path, operation: "create directory", errno: errno)
+        }
+    }
+
     /// Reads up to `buffer.count` bytes; returns 0 only at end of file.
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard buffer.count > 0 else { return 0 }

@@ -59,6 +59,21 @@ public struct StoredTensor: Sendable, Equatable {
         self.bytes = values.withUnsafeBytes { Array($0) }
     }
 
+    /// A tensor of `shape` whose elements `fill` writes in place (all of
+    /// them), without an intermediate array.
+    public init<Scalar: StorableScalar>(name: String, shape: [Int], fill: (UnsafeMutableBufferPointer<Scalar>) -> Void) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "tensor '\(name)': negative dimension in shape \(shape)")
+        let count = shape.reduce(1, *)
+        self.name = name
+        self.dtype = Scalar.dtype
+        self.shape = shape
+        self.bytes = [UInt8](unsafeUninitializedCapacity: count * Scalar.dtype.byteCount) { buffer, initialized in
+            let raw = UnsafeMutableRawBufferPointer(buffer)
+            raw.withMemoryRebound(to: Scalar.self) { fill($0) }
+            initialized = raw.count
+        }
+    }
+
     /// Stores already encoded little-endian bytes; used by the reader, which
     /// has validated the size against the header.
     init(name: String, dtype: DType, shape: [Int], bytes: [UInt8]) {
