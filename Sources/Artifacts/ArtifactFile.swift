@@ -73,6 +73,9 @@ public enum ArtifactFile {
             tensors.append(StoredTensor(name: entry.name, dtype: entry.dtype, shape: entry.shape, bytes: bytes))
         }
         try reader.finish()
+        guard header.version == ArtifactFormat.version else {
+            throw ArtifactError.unsupportedVersion(path: path, found: header.version)
+        }
         return TensorArchive(tensors: tensors, metadata: header.metadata, origin: path)
     }
 }

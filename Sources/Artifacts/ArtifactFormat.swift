@@ -29,10 +29,13 @@ public enum ArtifactFormat {
         let end: Int
     }
 
-    /// The parsed header: metadata and entries sorted by data offset.
+    /// The parsed header: metadata and entries in data order.
     struct Header {
         let metadata: [String: String]
         let entries: [Entry]
+        /// `__metadata__.format_version`; the reader checks it only after the
+        /// content checksum, so a damaged version digit reads as damage.
+        var version: String { metadata[versionKey]! }
         /// Bytes of tensor data after the header.
         var dataSize: Int { entries.last?.end ?? 0 }
     }
@@ -73,8 +76,17 @@ public enum ArtifactFormat {
         guard let metadata = raw.metadata, let found = metadata[versionKey] else {
             throw ArtifactError.damaged(path: path, reason: "header has no \(metadataKey).\(versionKey)")
         }
-        guard found == version else { throw ArtifactError.unsupportedVersion(path: path, found: found) }
+        do {
+            return Header(metadata: metadata, entries: try validEntries(raw, dataLimit: dataLimit, path: path))
+        } catch {
+            // Entries another version describes differently are not damage.
+            if found != version { throw ArtifactError.unsupportedVersion(path: path, found: found) }
+            throw error
+        }
+    }
 
+    /// The entries of `raw`, checked and sorted into data order.
+    private static func validEntries(_ raw: RawHeader, dataLimit: Int, path: String) throws -> [Entry] {
         var entries: [Entry] = []
         for (name, entry) in raw.entries {
             guard let dtype = DType(rawValue: entry.dtype) else {
@@ -90,7 +102,8 @@ public enum ArtifactFormat {
             entries.append(Entry(name: name, dtype: dtype, shape: entry.shape,
                                  begin: entry.data_offsets[0], end: entry.data_offsets[1]))
         }
-        entries.sort { ($0.begin, $0.end) < ($1.begin, $1.end) }
+        // Data order; empty tensors sharing an offset are ordered by name.
+        entries.sort { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }
         var expectedBegin = 0
         for entry in entries {
             guard entry.begin == expectedBegin else {
@@ -101,7 +114,7 @@ public enum ArtifactFormat {
         guard expectedBegin <= dataLimit else {
             throw ArtifactError.damaged(path: path, reason: "header describes \(expectedBegin) bytes of tensor data, but the file can hold at most \(dataLimit)")
         }
-        return Header(metadata: metadata, entries: entries)
+        return entries
     }
 
     /// `product(shape) * dtype.byteCount`, or nil on a negative dimension or overflow.

@@ -99,7 +99,8 @@ public struct StoredTensor: Sendable, Equatable {
 /// The content of one artifact: named tensors in storage order plus a
 /// string-to-string metadata map (safetensors' `__metadata__`).
 public struct TensorArchive: Sendable {
-    /// Tensors in the order their data is stored.
+    /// Tensors in the order their data is stored (after reading, empty
+    /// tensors that share an offset come in name order).
     public private(set) var tensors: [StoredTensor]
     /// Free-form metadata: producing stage, campaign seed, dataset, ...
     /// The writer adds `format_version`.
