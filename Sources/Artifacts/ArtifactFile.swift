@@ -2,8 +2,8 @@ import CLZ4
 import Foundation
 
 /// Reads and writes artifact files: a `TensorArchive` in the safetensors
-/// layout of `ArtifactFormat`, inside one LZ4 frame with block and content
-/// checksums, written atomically.
+/// layout of `ArtifactFormat`, inside one LZ4 frame with a content
+/// checksum, written atomically.
 public enum ArtifactFile {
     /// Conventional file-name suffix; `lz4 -d x.safetensors.lz4` yields `x.safetensors`.
     public static let fileExtension = "safetensors.lz4"
@@ -24,7 +24,7 @@ public enum ArtifactFile {
     }
 
     /// Reads and fully verifies the artifact at `url`: LZ4 magic, frame
-    /// header, block and content checksums, header JSON, format version,
+    /// header, block decoding, content checksum, header JSON, format version,
     /// sizes and offsets, and that nothing follows the frame. Tensors are
     /// decompressed straight into their final arrays. Any defect throws
     /// (`.notAnArtifact`, `.damaged`, `.unsupportedVersion`, `.io`); no
