@@ -33,6 +33,11 @@ let package = Package(
         /// Layers as functions of explicit parameters, parameter layouts, optimisers.
         .target(name: "NN", dependencies: ["Autodiff", "TensorCore"]),
 
+        // MARK: - Storage
+
+        /// Artifact files (LZ4-framed safetensors, atomic writes), dataset readers and preparation.
+        .target(name: "Artifacts", dependencies: ["CLZ4", "CZlib"]),
+
         // MARK: - Generative Teaching Networks
 
         /// Generator, learners, curriculum and the differentiable unrolled inner loop.
@@ -40,6 +45,8 @@ let package = Package(
 
         // MARK: - Executables
 
+        /// `artifact-tool`: inspect and verify artifacts, run the artifact benchmark.
+        .executableTarget(name: "artifact-tool", dependencies: ["Artifacts"]),
         /// Benchmarks of the numerical core (kernels, one full meta-gradient).
         .executableTarget(name: "gtn-bench", dependencies: ["TensorCore", "Autodiff", "NN"]),
 
@@ -48,5 +55,6 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff", "NN", "TensorCore"]),
         .testTarget(name: "GTNTests", dependencies: ["GTN", "NN", "Autodiff", "TensorCore"]),
+        .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "artifact-tool"]),
     ]
 )

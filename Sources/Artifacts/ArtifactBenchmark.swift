@@ -1,0 +1,59 @@
+import Foundation
+
+/// Times writing and reading the Fashion-MNIST training split (50,000 x 784
+/// Float32) as an artifact against gunzipping the original IDX files.
+/// Figures go to standard output; nothing here is a pass/fail test.
+enum ArtifactBenchmark {
+    static func run(datasetDirectory: URL, scratchDirectory: URL?) throws {
+        let scratch = scratchDirectory
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("artifact-bench-\(getpid())")
+        try PosixFile.createDirectories(scratch.path)
+        defer { if scratchDirectory == nil { try? FileManager.default.removeItem(at: scratch) } }
+
+        let names = DatasetKind.idxFiles
+        let trainFiles = [names.trainImages, names.trainLabels]
+        let allFiles = trainFiles + [names.testImages, names.testLabels]
+        let gunzipTrain = try bestOf3 { try gunzip(trainFiles, in: datasetDirectory) }
+        let gunzipAll = try bestOf3 { try gunzip(allFiles, in: datasetDirectory) }
+
+        let source = DatasetSource(dataset: .fashionMNIST, location: datasetDirectory)
+        let prepareStart = Date()
+        let prepared = try DatasetPreparation.prepare(source: source, seed: 1, into: scratch)
+        let prepareSeconds = Date().timeIntervalSince(prepareStart)
+        let train = try ArtifactFile.read(prepared.trainURL)
+        let copy = scratch.appendingPathComponent("bench-copy." + ArtifactFile.fileExtension)
+        let write = try bestOf3 { try ArtifactFile.write(train, to: copy) }
+        let read = try bestOf3 { _ = try ArtifactFile.read(copy) }
+        let artifactBytes = try FileManager.default.attributesOfItem(atPath: copy.path)[.size] as? Int ?? 0
+        let rawBytes = train.tensors.reduce(0) { $0 + $1.bytes.count }
+
+        func ms(_ seconds: Double) -> String { String(format: "%.0f ms", seconds * 1000) }
+        print("training split artifact: \(train.tensor(named: "images")!.shape) F32, \(rawBytes) bytes raw, \(artifactBytes) bytes on disk (ratio \(String(format: "%.2f", Double(rawBytes) / Double(artifactBytes))))")
+        print("write (compress + fsync + rename): \(ms(write))")
+        print("read (decompress + verify):        \(ms(read))")
+        print("write + read:                      \(ms(write + read))")
+        print("gunzip train-images + train-labels: \(ms(gunzipTrain))")
+        print("gunzip all four original files:     \(ms(gunzipAll))")
+        print("full prepare (verify SHA-256, decode, split, normalise, write 3 artifacts): \(ms(prepareSeconds))")
+        print("(best of 3 runs for each timed step; prepare timed once)")
+    }
+
+    /// Decompresses the named gzip files with zlib, discarding the output.
+    private static func gunzip(_ names: [String], in directory: URL) throws {
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        for name in names {
+            let stream = try openByteStream(directory.appendingPathComponent(name))
+            while try chunk.withUnsafeMutableBytes({ try stream.read(into: $0) }) > 0 {}
+        }
+    }
+
+    private static func bestOf3(_ body: () throws -> Void) throws -> Double {
+        var best = Double.infinity
+        for _ in 0..<3 {
+            let start = Date()
+            try body()
+            best = min(best, Date().timeIntervalSince(start))
+        }
+        return best
+    }
+}

@@ -1,0 +1,4 @@
+import Artifacts
+import Foundation
+
+exit(ArtifactTool.run(Array(CommandLine.arguments.dropFirst())))
