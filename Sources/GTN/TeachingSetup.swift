@@ -27,16 +27,18 @@ public struct TeachingSetup: Sendable {
     /// Inner steps per recompute block (0: keep the whole unroll in memory).
     public let recomputeBlock: Int
     public let layout: ParameterLayout
+    /// Starting values of every step's learned learning rate and momentum.
+    public let initialLearningRate: Double, initialMomentum: Double
 
-    public static let initialLearningRate = 0.02
-    public static let initialMomentum = 0.5
-
-    public init(generator: Generator, learner: any LearnerModel, innerSteps: Int, batch: Int, recomputeBlock: Int) {
+    public init(generator: Generator, learner: any LearnerModel, innerSteps: Int, batch: Int, recomputeBlock: Int,
+                initialLearningRate: Double = 0.02, initialMomentum: Double = 0.5) {
         self.generator = generator
         self.learner = learner
         self.innerSteps = innerSteps
         self.batch = batch
         self.recomputeBlock = recomputeBlock
+        self.initialLearningRate = initialLearningRate
+        self.initialMomentum = initialMomentum
         var l = ParameterLayout()
         l.add("generator", shape: [generator.layout.count])
         l.add("curriculum", shape: [innerSteps, batch, generator.noiseSize])
@@ -46,13 +48,13 @@ public struct TeachingSetup: Sendable {
     }
 
     /// Initial meta-parameters: generator as initialised, curriculum standard
-    /// normal, learning rate 0.02 and momentum 0.5 at every step.
+    /// normal, the initial learning rate and momentum at every step.
     public func initialMetaParameters<S: TensorScalar>(_ rng: inout RandomStream) -> NDArray<S> {
         var generatorRNG = rng.derived("generator"), curriculumRNG = rng.derived("curriculum")
         let g: NDArray<S> = generator.initialParameters(&generatorRNG)
         let c: NDArray<S> = curriculumRNG.normal([innerSteps * batch * generator.noiseSize])
-        let lr = [S](repeating: S(Foundation.log(Self.initialLearningRate)), count: innerSteps)
-        let m = [S](repeating: S(Foundation.log(Self.initialMomentum)), count: innerSteps)
+        let lr = [S](repeating: S(Foundation.log(initialLearningRate)), count: innerSteps)
+        let m = [S](repeating: S(Foundation.log(initialMomentum)), count: innerSteps)
         return NDArray(shape: [layout.count], data: g.data + c.data + lr + m)
     }
 
@@ -146,7 +148,19 @@ public struct TeachingSetup: Sendable {
 
 
 /// Fraction of `images` [N, C, H, W] whose predicted class is the label.
-public func accuracy<S>(of learner: any LearnerModel, parameters: NDArray<S>, images: NDArray<S>, labels: [Int]) -> Double {
-    let predictions = withoutGradients { learner.logits(Tensor(parameters), Tensor(images)).value.argmaxRows() }
-    return Double(zip(predictions, labels).filter { $0 == $1 }.count) / Double(max(labels.count, 1))
+/// Evaluated in chunks of `chunk` images (bounded memory); batch-norm layers
+/// use each chunk's statistics, as in training.
+public func accuracy<S>(of learner: any LearnerModel, parameters: NDArray<S>, images: NDArray<S>, labels: [Int],
+                        chunk: Int = 500) -> Double {
+    let perImage = images.count / max(labels.count, 1)
+    var correct = 0
+    for start in stride(from: 0, to: labels.count, by: chunk) {
+        let end = min(start + chunk, labels.count)
+        var shape = images.shape
+        shape[0] = end - start
+        let part = NDArray(shape: shape, data: Array(images.data[(start * perImage)..<(end * perImage)]))
+        let predictions = withoutGradients { learner.logits(Tensor(parameters), Tensor(part)).value.argmaxRows() }
+        correct += zip(predictions, labels[start..<end]).filter { $0 == $1 }.count
+    }
+    return Double(correct) / Double(max(labels.count, 1))
 }

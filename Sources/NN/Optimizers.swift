@@ -14,7 +14,7 @@ public func sgdMomentumStep<S>(parameters: Tensor<S>, velocity: Tensor<S>, gradi
 /// Adam on one flat parameter vector (plain arrays: the outer loop is not
 /// differentiated). State is two buffers and a step count, so a checkpoint
 /// restores it exactly.
-public struct Adam<S: TensorScalar>: Equatable {
+public struct Adam<S: TensorScalar>: Equatable, Sendable {
     public var beta1: S
     public var beta2: S
     public var epsilon: S

@@ -1,0 +1,149 @@
+import Autodiff
+import Foundation
+import NN
+import TensorCore
+
+/// A labelled image set held in memory: images [N, C, H, W] and N labels.
+public struct LabelledImages: Sendable {
+    public let images: NDArray<Float>
+    public let labels: [Int]
+
+    public init(images: NDArray<Float>, labels: [Int]) {
+        require(images.rank == 4 && images.shape[0] == labels.count,
+                "labelled images: \(images.shape) images for \(labels.count) labels")
+        self.images = images
+        self.labels = labels
+    }
+
+    public var count: Int { labels.count }
+
+    /// The images at `indices`, in that order.
+    public func subset(_ indices: [Int]) -> LabelledImages {
+        let size = images.count / max(count, 1)
+        var data = [Float]()
+        data.reserveCapacity(indices.count * size)
+        images.data.withUnsafeBufferPointer { all in
+            for i in indices { data.append(contentsOf: all[(i * size)..<((i + 1) * size)]) }
+        }
+        var shape = images.shape
+        shape[0] = indices.count
+        return LabelledImages(images: NDArray(shape: shape, data: data), labels: indices.map { labels[$0] })
+    }
+}
+
+/// Settings of the outer loop.
+public struct MetaTrainingConfig: Sendable, Equatable {
+    public var iterations: Int
+    /// Real images per meta-loss evaluation.
+    public var metaBatch: Int = 128
+    /// Adam learning rate, decayed by a cosine to `finalLearningRateFraction` of it.
+    public var learningRate: Double = 0.02
+    public var finalLearningRateFraction: Double = 0.1
+    /// Rescale the meta-gradient to at most this norm (nil: no clipping).
+    public var gradientClipNorm: Double? = nil
+    public var curriculum: CurriculumMode = .learned
+
+    public init(iterations: Int) { self.iterations = iterations }
+}
+
+/// Everything the outer loop carries from one meta-iteration to the next —
+/// exactly what a checkpoint must hold to resume bit for bit.
+public struct MetaTrainingState: Sendable, Equatable {
+    /// The flat meta-parameters (layout: `TeachingSetup.layout`).
+    public var meta: [Float]
+    public var adam: Adam<Float>
+    /// Meta-iterations completed.
+    public var iteration: Int
+
+    public init(meta: [Float], adam: Adam<Float>, iteration: Int) {
+        self.meta = meta
+        self.adam = adam
+        self.iteration = iteration
+    }
+}
+
+/// The outcome of one meta-iteration.
+public struct MetaStep: Sendable {
+    public let iteration: Int
+    public let metaLoss: Double
+    public let gradientNorm: Double
+    public let learningRate: Double
+}
+
+public enum MetaTrainingError: Error, CustomStringConvertible {
+    case nonFiniteLoss(iteration: Int, loss: Double)
+
+    public var description: String {
+        switch self {
+        case .nonFiniteLoss(let iteration, let loss):
+            return "meta-iteration \(iteration): meta-loss is \(loss); the state was not updated.\n"
+                + "HINT: lower meta_training.learning_rate or set meta_training.gradient_clip_norm."
+        }
+    }
+}
+
+/// The outer loop of GTN meta-training. Every random choice of iteration i
+/// (fresh learner, real batch, fresh or shuffled noise) comes from a stream
+/// derived from (seed, i), so a resumed run repeats an uninterrupted one.
+public struct MetaTrainer: Sendable {
+    public let setup: TeachingSetup
+    public let config: MetaTrainingConfig
+    public let seed: UInt64
+
+    public init(setup: TeachingSetup, config: MetaTrainingConfig, seed: UInt64) {
+        self.setup = setup
+        self.config = config
+        self.seed = seed
+    }
+
+    /// Fresh meta-parameters and optimiser state.
+    public func initialState() -> MetaTrainingState {
+        var rng = RandomStream(seed: seed).derived("meta-parameters")
+        let meta: NDArray<Float> = setup.initialMetaParameters(&rng)
+        return MetaTrainingState(meta: meta.data, adam: Adam(count: meta.count), iteration: 0)
+    }
+
+    /// The random stream of meta-iteration `i` (also used to evaluate at i).
+    public func stream(iteration: Int, _ purpose: String) -> RandomStream {
+        RandomStream(seed: seed).derived("meta-iteration/\(iteration)/\(purpose)")
+    }
+
+    /// Runs one meta-iteration on `state`, drawing the real batch from `train`.
+    /// Throws (leaving `state` unchanged) when the meta-loss is not finite.
+    public func step(_ state: inout MetaTrainingState, train: LabelledImages) throws -> MetaStep {
+        let i = state.iteration
+        var learnerRNG = stream(iteration: i, "learner")
+        var batchRNG = stream(iteration: i, "real-batch")
+        let learnerInitial: NDArray<Float> = setup.learner.initialParameters(&learnerRNG)
+        let real = train.subset((0..<config.metaBatch).map { _ in batchRNG.nextInt(below: train.count) })
+        let leaf = Tensor(NDArray(shape: [state.meta.count], data: state.meta), requiresGrad: true)
+        let loss = setup.metaLoss(leaf, learnerInitial: learnerInitial, realImages: real.images, realLabels: real.labels,
+                                  mode: config.curriculum, noiseStream: stream(iteration: i, "noise"))
+        let lossValue = Double(loss.scalar)
+        guard lossValue.isFinite else { throw MetaTrainingError.nonFiniteLoss(iteration: i, loss: lossValue) }
+        var gradient = gradients(of: loss, wrt: [leaf])[0].value.data
+        let norm = gradient.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+        guard norm.isFinite else { throw MetaTrainingError.nonFiniteLoss(iteration: i, loss: norm) }
+        if let clip = config.gradientClipNorm, norm > clip {
+            let scale = Float(clip / norm)
+            for k in gradient.indices { gradient[k] *= scale }
+        }
+        let lr = cosineSchedule(step: i, total: config.iterations, initial: config.learningRate,
+                                final: config.learningRate * config.finalLearningRateFraction)
+        state.adam.update(&state.meta, gradient: gradient, learningRate: Float(lr))
+        state.iteration += 1
+        return MetaStep(iteration: i, metaLoss: lossValue, gradientNorm: norm, learningRate: lr)
+    }
+
+    /// Accuracy on `evaluation` of a fresh learner (stream "evaluation-learner"
+    /// of `iteration`, `learnerIndex`) trained for T steps on the current data.
+    public func evaluate(_ state: MetaTrainingState, on evaluation: LabelledImages, learnerIndex: Int = 0,
+                         steps: Int? = nil) -> Double {
+        var rng = stream(iteration: state.iteration, "evaluation-learner/\(learnerIndex)")
+        let initial: NDArray<Float> = setup.learner.initialParameters(&rng)
+        let trained = setup.trainLearner(meta: NDArray(shape: [state.meta.count], data: state.meta),
+                                         learnerInitial: initial, steps: steps, mode: config.curriculum,
+                                         noiseStream: stream(iteration: state.iteration, "evaluation-noise/\(learnerIndex)"))
+        return accuracy(of: setup.learner, parameters: trained, images: evaluation.images, labels: evaluation.labels)
+    }
+}
