@@ -47,8 +47,8 @@ let package = Package(
 
         /// `artifact-tool`: inspect and verify artifacts, run the artifact benchmark.
         .executableTarget(name: "artifact-tool", dependencies: ["Artifacts"]),
-        /// Benchmarks of the numerical core (kernels, one full meta-gradient).
-        .executableTarget(name: "gtn-bench", dependencies: ["TensorCore", "Autodiff", "NN"]),
+        /// Benchmarks of the numerical core and of meta-training.
+        .executableTarget(name: "gtn-bench", dependencies: ["TensorCore", "Autodiff", "NN", "GTN", "Artifacts"]),
 
         // MARK: - Tests
 

@@ -27,6 +27,7 @@ extension Float: TensorScalar {
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
+        BLASInfo.gemmOperations += 2 * Double(m) * Double(n) * Double(k)
         cblas_sgemm(CblasRowMajor, cblasTranspose(transposeA), cblasTranspose(transposeB),
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
                     beta, c, Int32(ldc))
@@ -43,6 +44,7 @@ extension Double: TensorScalar {
         b: UnsafePointer<Double>, ldb: Int,
         beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
     ) {
+        BLASInfo.gemmOperations += 2 * Double(m) * Double(n) * Double(k)
         cblas_dgemm(CblasRowMajor, cblasTranspose(transposeA), cblasTranspose(transposeB),
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
                     beta, c, Int32(ldc))
@@ -60,4 +62,7 @@ public enum BLASInfo {
     /// Threads OpenBLAS uses (`OPENBLAS_NUM_THREADS`); the kernels' own
     /// memory-bound loops use as many workers.
     public static var threadCount: Int { Int(openblas_get_num_threads()) }
+    /// Floating-point operations (2·m·n·k) of all matrix products so far, for
+    /// benchmarks. Products are only issued from the calling thread.
+    nonisolated(unsafe) public static var gemmOperations: Double = 0
 }

@@ -6,6 +6,9 @@ enum BenchCommand {
     static let usage = """
     usage: gtn-bench kernels [--repeat N]
            gtn-bench metagrad --steps T [--block B] [--batch N] [--width W]
+           gtn-bench metatrain [--steps T] [--batch B] [--width W] [--meta-batch N]
+                               [--iterations N] [--block B] [--evaluate-every K]
+                               [--inner-lr X] [--meta-lr X] [--seed S]
 
     kernels    GFLOP/s of sgemm (the machine's reference), matmul and the three
                convolution kernels at the learner's shapes (batch 128 of 1x28x28:
@@ -15,23 +18,29 @@ enum BenchCommand {
                SGD steps recorded with createGraph, then backward to the generated
                images. --block B checkpoints every B steps (0 = no recompute).
                Run one configuration per process: peak memory is per process.
+    metatrain  GTN meta-training on Fashion-MNIST (Debian's dataset package):
+               seconds per meta-iteration, GFLOP/s of the matrix products as a
+               share of the run, peak memory, validation accuracy every K
+               iterations. Defaults: the small configuration (T 16, batch 64,
+               width 0.25, meta batch 128, block 4), 20 iterations.
 
     OPENBLAS_NUM_THREADS sets the thread count; OPENBLAS_CORETYPE the kernel family.
     """
 
     static func run(_ args: [String]) -> Int32 {
         guard let command = args.first else { print(usage); return 2 }
-        var options: [String: Int] = [:]
+        var values: [String: Double] = [:]
         var i = 1
         while i < args.count {
             let flag = args[i]
-            guard flag.hasPrefix("--"), i + 1 < args.count, let value = Int(args[i + 1]) else {
-                FileHandle.standardError.write("gtn-bench: expected '--flag INTEGER', got '\(flag)'\n\(usage)\n".data(using: .utf8)!)
+            guard flag.hasPrefix("--"), i + 1 < args.count, let value = Double(args[i + 1]) else {
+                FileHandle.standardError.write("gtn-bench: expected '--flag NUMBER', got '\(flag)'\n\(usage)\n".data(using: .utf8)!)
                 return 2
             }
-            options[String(flag.dropFirst(2))] = value
+            values[String(flag.dropFirst(2))] = value
             i += 2
         }
+        let options = values.mapValues { Int($0) }
         print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, OpenBLAS core \(BLASInfo.coreName), \(BLASInfo.threadCount) threads")
         switch command {
         case "kernels":
@@ -43,6 +52,24 @@ enum BenchCommand {
             }
             MetaGradientBenchmark.run(steps: steps, block: options["block"] ?? 0,
                                       batch: options["batch"] ?? 128, width: options["width"] ?? 1)
+        case "metatrain":
+            var o = MetaTrainingBenchmark.Options()
+            o.steps = options["steps"] ?? o.steps
+            o.batch = options["batch"] ?? o.batch
+            o.width = values["width"] ?? o.width
+            o.metaBatch = options["meta-batch"] ?? o.metaBatch
+            o.iterations = options["iterations"] ?? o.iterations
+            o.block = options["block"] ?? o.block
+            o.evaluateEvery = options["evaluate-every"] ?? o.evaluateEvery
+            o.innerLearningRate = values["inner-lr"] ?? o.innerLearningRate
+            o.metaLearningRate = values["meta-lr"] ?? o.metaLearningRate
+            o.seed = UInt64(options["seed"] ?? Int(o.seed))
+            do {
+                try MetaTrainingBenchmark.run(o)
+            } catch {
+                FileHandle.standardError.write("gtn-bench metatrain: \(error)\n".data(using: .utf8)!)
+                return 1
+            }
         case "-h", "--help", "help":
             print(usage)
         default:
