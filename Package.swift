@@ -21,5 +21,19 @@ let package = Package(
         /// zlib: gzip-compressed datasets and PNG images.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+
+        // MARK: - Campaign database and stage runner
+
+        /// SQLite wrapper, schema migrations, campaign state and the job state machine.
+        .target(name: "Queue", dependencies: ["CSQLite"]),
+        /// Stage runner shared by every executable: arguments, pipeline file, signals, budgets, exit codes.
+        .target(name: "Pipeline", dependencies: ["Queue"]),
+
+        // MARK: - Executables
+
+        /// `campaign`: init, status, retry-dead, release-expired.
+        .executableTarget(name: "campaign", dependencies: ["Pipeline"]),
+        /// `queue-worker`: test/benchmark worker draining `echo` jobs (not a pipeline stage).
+        .executableTarget(name: "queue-worker", dependencies: ["Pipeline", "Queue"]),
     ]
 )
