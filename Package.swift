@@ -35,5 +35,14 @@ let package = Package(
         .executableTarget(name: "campaign", dependencies: ["Pipeline"]),
         /// `queue-worker`: test/benchmark worker draining `echo` jobs (not a pipeline stage).
         .executableTarget(name: "queue-worker", dependencies: ["Pipeline", "Queue"]),
+
+        // MARK: - Tests
+
+        /// Test helpers: temporary directories, a fake clock, child processes, test pipelines.
+        .target(name: "QueueTestSupport", dependencies: ["Queue"], path: "Tests/QueueTestSupport"),
+        /// SQLite layer, migrations, job state machine, leases (fake clock).
+        .testTarget(name: "QueueTests", dependencies: ["Queue", "QueueTestSupport"]),
+        /// Arguments, pipeline files, stage runner; end-to-end runs of the built executables.
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Queue", "QueueTestSupport"]),
     ]
 )

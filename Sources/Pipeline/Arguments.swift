@@ -51,11 +51,11 @@ public struct CommandSpec: Sendable {
     /// Parses `arguments` (without the command name). Throws `HelpRequested`
     /// for `--help` and `UsageError` naming the offending flag otherwise.
     public func parse<Arguments: Collection<String>>(_ arguments: Arguments) throws -> ParsedArguments {
-        var parsed = ParsedArguments(command: name)
+        var parsed = ParsedArguments()
         var remaining = arguments[...]
         while let argument = remaining.popFirst() {
             guard argument.hasPrefix("--") else {
-                throw UsageError("\(name): unexpected argument '\(argument)'\nHINT: run `\(name) --help`")
+                throw UsageError("unexpected argument '\(argument)'\nHINT: run `\(name) --help`")
             }
             var flagName = argument
             var inlineValue: String?
@@ -64,18 +64,18 @@ public struct CommandSpec: Sendable {
                 inlineValue = String(argument[argument.index(after: equals)...])
             }
             guard let option = options.first(where: { $0.name == flagName }) else {
-                throw UsageError("\(name): unknown option '\(flagName)'\nHINT: run `\(name) --help` for the options")
+                throw UsageError("unknown option '\(flagName)'\nHINT: run `\(name) --help` for the options")
             }
             if option.name == "--help" { throw HelpRequested(text: helpText) }
             guard let placeholder = option.placeholder else {
-                if inlineValue != nil { throw UsageError("\(name): \(flagName) takes no value") }
+                if inlineValue != nil { throw UsageError("\(flagName) takes no value") }
                 parsed.flags.insert(flagName)
                 continue
             }
             guard let value = inlineValue ?? remaining.popFirst(), inlineValue != nil || !value.hasPrefix("--") else {
-                throw UsageError("\(name): \(flagName) needs a value (\(flagName) \(placeholder))")
+                throw UsageError("\(flagName) needs a value (\(flagName) \(placeholder))")
             }
-            guard parsed.values[flagName] == nil else { throw UsageError("\(name): \(flagName) given twice") }
+            guard parsed.values[flagName] == nil else { throw UsageError("\(flagName) given twice") }
             parsed.values[flagName] = value
         }
         return parsed
@@ -84,11 +84,10 @@ public struct CommandSpec: Sendable {
 
 /// Parsed options with typed accessors whose errors name the flag.
 public struct ParsedArguments: Sendable {
-    public let command: String
     var values: [String: String] = [:]
     var flags: Set<String> = []
 
-    init(command: String) { self.command = command }
+    init() {}
 
     /// True when the flag was given.
     public func flag(_ name: String) -> Bool { flags.contains(name) }
@@ -100,7 +99,7 @@ public struct ParsedArguments: Sendable {
     public func integer(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
         guard let text = values[name] else { return nil }
         guard let value = Int(text), range.contains(value) else {
-            throw UsageError("\(command): \(name): expected a whole number in \(range.lowerBound)...\(range.upperBound), got '\(text)'")
+            throw UsageError("\(name): expected a whole number in \(range.lowerBound)...\(range.upperBound), got '\(text)'")
         }
         return value
     }
@@ -109,7 +108,7 @@ public struct ParsedArguments: Sendable {
     public func number(_ name: String, in range: ClosedRange<Double>) throws -> Double? {
         guard let text = values[name] else { return nil }
         guard let value = Double(text), value.isFinite, range.contains(value) else {
-            throw UsageError("\(command): \(name): expected a number in \(range.lowerBound)...\(range.upperBound), got '\(text)'")
+            throw UsageError("\(name): expected a number in \(range.lowerBound)...\(range.upperBound), got '\(text)'")
         }
         return value
     }
@@ -120,7 +119,7 @@ public struct ParsedArguments: Sendable {
         guard let text = values[name] else { return nil }
         guard let value = Choice(rawValue: text) else {
             let allowed = Choice.allCases.map(\.rawValue).joined(separator: ", ")
-            throw UsageError("\(command): \(name): expected one of \(allowed), got '\(text)'")
+            throw UsageError("\(name): expected one of \(allowed), got '\(text)'")
         }
         return value
     }

@@ -29,7 +29,7 @@ struct OpenedCampaign {
 /// Without `--pipeline` the recorded pipeline is used.
 func openCampaign(_ arguments: ParsedArguments, create: Bool, clock: any Clock = SystemClock()) throws -> OpenedCampaign {
     if arguments.string("--db") != nil && arguments.string("--campaign") != nil {
-        throw UsageError("\(arguments.command): give either --db or --campaign, not both")
+        throw UsageError("give either --db or --campaign, not both")
     }
     let fileConfig = try arguments.string("--pipeline").map(PipelineConfig.load(path:))
     let path: String
@@ -38,7 +38,7 @@ func openCampaign(_ arguments: ParsedArguments, create: Bool, clock: any Clock =
     } else if let name = arguments.string("--campaign") ?? fileConfig?.campaign.name {
         path = "queue/\(name).sqlite"
     } else {
-        throw UsageError("\(arguments.command): name the campaign with --pipeline FILE, --campaign NAME or --db PATH")
+        throw UsageError("name the campaign with --pipeline FILE, --campaign NAME or --db PATH")
     }
     let campaign = try Campaign.open(path: path, create: create && fileConfig != nil, clock: clock)
     let pipeline: PipelineConfig

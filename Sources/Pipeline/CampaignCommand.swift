@@ -45,7 +45,7 @@ public enum CampaignCommand {
     }
 
     static func initialize(_ arguments: ParsedArguments) throws {
-        guard arguments.string("--pipeline") != nil else { throw UsageError("campaign init: --pipeline FILE is required") }
+        guard arguments.string("--pipeline") != nil else { throw UsageError("--pipeline FILE is required") }
         let opened = try openCampaign(arguments, create: true)
         Console.out("campaign \(opened.pipeline.campaign.name): database \(opened.campaign.path), "
             + "artifacts \("artifacts/\(opened.pipeline.campaign.name)"), journal \(try opened.campaign.database.journalMode())")

@@ -116,7 +116,7 @@ public func runStage(_ stage: Stage, arguments: [String]) -> Int32 {
     var runID: Int64?
     do {
         let parsed = try spec.parse(arguments.dropFirst())
-        let budget = Budget(maxJobs: try parsed.integer("--max-jobs", in: 0...Int.max),
+        let budget = Budget(maxJobs: try parsed.integer("--max-jobs", in: 0...1_000_000_000),
                             maxSeconds: try parsed.number("--max-seconds", in: 0...1e9))
         StopSignals.install()
         let opened = try openCampaign(parsed, create: true)
