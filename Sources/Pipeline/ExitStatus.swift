@@ -15,7 +15,7 @@ public enum ExitStatus: Int32, Sendable {
 }
 
 /// A command line mistake; the message names the flag.
-public struct UsageError: Error, CustomStringConvertible, Sendable {
+public struct UsageError: Error, CustomStringConvertible, Equatable, Sendable {
     public let message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
