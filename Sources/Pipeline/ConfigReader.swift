@@ -129,7 +129,8 @@ public struct ConfigObject {
                                    convert: (JSONValue) -> T?, check: (T) -> String?) throws -> T {
         guard let value = value(key) else {
             if let defaultValue { return defaultValue }
-            throw error(key, "missing required key; expected \(expected)")
+            throw error(key, "missing required key; expected \(expected) (keys present: "
+                + members.map(\.key).joined(separator: ", ") + ")")
         }
         guard let converted = convert(value) else {
             throw error(key, "expected \(expected), found \(ConfigObject.describe(value))")

@@ -16,14 +16,19 @@ public enum StopSignals {
     /// SIGUSR2 (Slurm `--signal`), SIGHUP (terminal closed).
     public static let handled: [Int32] = [SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGHUP]
 
-    /// Installs the handlers (idempotent).
+    /// Installs the handlers and unblocks the signals, which a parent may
+    /// have left blocked in the inherited mask (idempotent).
     public static func install() {
         _ = receivedSignal.load(ordering: .relaxed)  // initialise the global before any handler runs
+        var mask = sigset_t()
+        sigemptyset(&mask)
         for signal in handled {
             _ = Glibc.signal(signal) { number in
                 _ = receivedSignal.compareExchange(expected: 0, desired: number, ordering: .relaxed)
             }
+            sigaddset(&mask, signal)
         }
+        pthread_sigmask(SIG_UNBLOCK, &mask, nil)
     }
 
     /// The first stop signal received, or nil.
