@@ -352,7 +352,9 @@ public struct JobQueue {
     /// (claim), the result (complete) or the error text (fail, release).
     @discardableResult
     private func apply(_ event: JobEvent, to selection: Selection, now: Double, payload: String?) throws -> [ClaimedJob] {
-        let sources = event.sourceStates.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+        // `state = 'x'` rather than `state IN ('x')`: only the former lets SQLite use the partial indexes.
+        let sources = event.sourceStates.map { "'\($0.rawValue)'" }
+        let sourceCondition = sources.count == 1 ? "state = \(sources[0])" : "state IN (\(sources.joined(separator: ", ")))"
         let clearLease: SQLFragment = ", owner = NULL, lease_expires_at = NULL"
         var set: SQLFragment = "state = \(event.targetState.rawValue), updated_at = \(now)"
         switch event {
@@ -381,7 +383,7 @@ public struct JobQueue {
         case .revive:
             set = set + ", failures = 0, expiries = 0, finished_at = NULL, available_at = \(now)"
         }
-        let statement: SQLFragment = "UPDATE jobs SET " + set + " WHERE state IN (\(raw: sources)) AND "
+        let statement: SQLFragment = "UPDATE jobs SET " + set + " WHERE \(raw: sourceCondition) AND "
             + selection.condition(now: now, policy: policy)
             + " RETURNING id, key, stage, parameters, attempt, coalesce(owner, ''), coalesce(lease_expires_at, 0), last_error"
         let changed = try database.query(statement) { row in

@@ -1,6 +1,12 @@
 /// The campaign database schema as numbered migrations under
 /// `PRAGMA user_version`: migration `i` (0-based) brings a database from
 /// version `i` to `i + 1`. Never edit a released migration; append one.
+///
+/// The partial indexes keep every statement of a claim an index seek, not a
+/// scan: claim walks `jobs_claimable` in priority order; expiry and retry
+/// look only at running / failed rows (check plans with EXPLAIN QUERY PLAN
+/// when changing a statement: a sort of all pending jobs per claim once cut
+/// throughput to a quarter at 20,000 jobs).
 enum Schema {
     static let migrations: [String] = [version1]
 
@@ -61,9 +67,10 @@ enum Schema {
             CHECK ((state = 'done') = (result IS NOT NULL)),
             CHECK ((state IN ('done', 'dead')) = (finished_at IS NOT NULL))
         );
-        CREATE INDEX jobs_claimable ON jobs (stage, state, priority DESC, id);
-        CREATE INDEX jobs_due ON jobs (state, available_at);
-        CREATE INDEX jobs_leases ON jobs (state, lease_expires_at);
+        CREATE INDEX jobs_by_stage ON jobs (stage, state);
+        CREATE INDEX jobs_claimable ON jobs (stage, priority DESC, id) WHERE state = 'pending';
+        CREATE INDEX jobs_retry_due ON jobs (available_at) WHERE state = 'failed';
+        CREATE INDEX jobs_lease_expiry ON jobs (lease_expires_at) WHERE state = 'running';
         CREATE TABLE job_attempts (
             job_id INTEGER NOT NULL REFERENCES jobs (id),
             attempt INTEGER NOT NULL,
