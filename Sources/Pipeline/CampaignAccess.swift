@@ -4,7 +4,7 @@ import Queue
 /// The options that choose a campaign, shared by every stage and `campaign`.
 enum CampaignOptions {
     static let pipeline = OptionSpec.value("--pipeline", "FILE",
-        help: "Pipeline file (JSON, see docs/pipeline.md). Creates the campaign on first use; later runs check it is unchanged.")
+        help: "Pipeline file (JSON, docs/pipeline.md). Stages and `campaign init` create the campaign from it; later runs check it is unchanged.")
     static let campaign = OptionSpec.value("--campaign", "NAME", help: "Campaign name: database queue/NAME.sqlite.")
     static let db = OptionSpec.value("--db", "PATH", help: "Campaign database path (instead of --campaign).")
     static let journal = OptionSpec.value("--journal", "MODE",

@@ -56,17 +56,26 @@ public enum CampaignCommand {
         let stage = arguments.string("--stage")
         let queue = opened.campaign.jobs(policy: opened.pipeline.jobPolicy)
         let now = opened.campaign.clock.now()
-        var lines = ["campaign \(opened.pipeline.campaign.name) (\(opened.campaign.path))", "", "stages:"]
+        var lines = ["campaign \(opened.pipeline.campaign.name) (\(opened.campaign.path))"]
+        if let record = try opened.campaign.pipeline() {
+            lines.append("pipeline sha256 \(record.sha256.prefix(16)), created \(timestamp(record.createdAt))"
+                + (record.updatedAt != record.createdAt ? ", replaced \(timestamp(record.updatedAt)) (--force)" : ""))
+        }
+        lines += ["", "stages:"]
         let stages = try opened.campaign.stages()
         if stages.isEmpty { lines.append("  (none run yet)") }
         for record in stages {
             let times = "started \(timestamp(record.startedAt))" + (record.finishedAt.map { ", finished \(timestamp($0))" } ?? "")
             lines.append("  \(record.name): \(record.status.rawValue) (\(times)) - \(record.reason)")
         }
-        lines += ["", "jobs" + (stage.map { " of \($0)" } ?? "") + ":"]
+        lines += ["", "jobs by state:"]
+        for name in try stage.map({ [$0] }) ?? queue.stages() {
+            let byStage = try queue.counts(stage: name)
+            lines.append("  \(name): " + JobState.allCases.map { "\($0.rawValue) \(byStage[$0])" }.joined(separator: ", ")
+                + " (total \(byStage.total))")
+        }
         let counts = try queue.counts(stage: stage)
-        lines.append("  " + JobState.allCases.map { "\($0.rawValue) \(counts[$0])" }.joined(separator: ", ")
-            + " (total \(counts.total))")
+        if counts.total == 0 { lines.append("  (no jobs)") }
         if let rate = try queue.throughput(stage: stage, window: 600) {
             let eta = counts.unfinished > 0 ? ", ETA " + ProgressReporter.duration(Double(counts.unfinished) / rate) : ""
             lines.append("  throughput \(formatted(rate, digits: 2)) jobs/s over the last 10 minutes\(eta)")

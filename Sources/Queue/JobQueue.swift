@@ -255,6 +255,11 @@ public struct JobQueue {
         return counts
     }
 
+    /// The stages that have jobs, by name.
+    public func stages() throws -> [String] {
+        try database.query("SELECT DISTINCT stage FROM jobs ORDER BY stage", []) { $0.text(0) }
+    }
+
     /// Leases of running jobs, soonest expiry first.
     public func leases(stage: String?) throws -> [LeaseRecord] {
         try leases(stage: stage, expiredOnly: false, now: campaign.clock.now())
