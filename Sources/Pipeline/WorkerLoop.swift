@@ -85,7 +85,8 @@ func describe(_ counts: JobCounts) -> String {
 /// The generic worker loop: claim → work (heartbeating through the handle)
 /// → complete or fail, until no work is left or the budget/signal stops it.
 /// When nothing is claimable but other workers hold leases or failed jobs
-/// wait for their back-off, it waits (they may expire or come due).
+/// wait for their back-off, it waits (they may expire or come due), so no
+/// job is left behind by a worker that was killed.
 /// Returns `.done` when every job is done, `.incomplete` when stopped early;
 /// throws when jobs are dead.
 public func drainJobs(_ context: StageContext, work: (JobHandle, StageContext) throws -> String) throws -> StageResult {
@@ -101,9 +102,11 @@ public func drainJobs(_ context: StageContext, work: (JobHandle, StageContext) t
             return .incomplete(reason: "\(reason) after \(unitsDone) jobs here; \(left) unfinished")
         }
         guard let job = try queue.claim(stage: context.stage, owner: context.workerID) else {
-            let counts = try queue.counts(stage: context.stage)
-            if counts.unfinished == 0 { break }
-            pause(seconds: min(0.25, queue.policy.leaseSeconds / 4))
+            if try queue.counts(stage: context.stage).unfinished == 0 { break }
+            // Others hold the rest, or it waits for its back-off: sleep until a lease may expire or a
+            // retry comes due, but look again within 2 s to exit soon after the others finish.
+            let wait = (try queue.nextChange(stage: context.stage)).map { $0 - context.campaign.clock.now() } ?? 2
+            pause(seconds: min(max(wait, 0.02), 2))
             continue
         }
         let handle = JobHandle(job: job, queue: queue)

@@ -260,6 +260,16 @@ public struct JobQueue {
         try database.query("SELECT DISTINCT stage FROM jobs ORDER BY stage", []) { $0.text(0) }
     }
 
+    /// When the next job of `stage` may become claimable without anyone
+    /// acting: the earliest lease expiry or retry time; nil when none is
+    /// running or waiting.
+    public func nextChange(stage: String) throws -> Double? {
+        try database.queryFirst("""
+            SELECT min(CASE state WHEN 'running' THEN lease_expires_at ELSE available_at END)
+            FROM jobs WHERE stage = ? AND state IN ('running', 'failed', 'pending')
+            """, [.text(stage)]) { $0.optionalDouble(0) } ?? nil
+    }
+
     /// Leases of running jobs, soonest expiry first.
     public func leases(stage: String?) throws -> [LeaseRecord] {
         try leases(stage: stage, expiredOnly: false, now: campaign.clock.now())

@@ -12,9 +12,6 @@ public enum JobState: String, CaseIterable, Sendable {
     /// Gave up after too many failures or expired leases; every attempt's
     /// error is kept in `job_attempts`. Only an operator revives it.
     case dead
-
-    /// Terminal states carry `finished_at` (enforced by a CHECK constraint).
-    public var isTerminal: Bool { self == .done || self == .dead }
 }
 
 /// Everything that can happen to a job. Which events apply to which state,

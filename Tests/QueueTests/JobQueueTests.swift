@@ -157,6 +157,19 @@ import Testing
         #expect(try queue.counts(stage: "s")[.pending] == 1)
     }
 
+    @Test func nextChangeIsTheEarliestLeaseExpiryOrRetry() throws {
+        let queue = try queue()
+        #expect(try queue.nextChange(stage: "s") == nil)
+        try queue.enqueue([NewJob(stage: "s", parameters: "[1]"), NewJob(stage: "s", parameters: "[2]")])
+        let first = try #require(try queue.claim(stage: "s", owner: "w"))
+        clock.advance(3)
+        _ = try queue.claim(stage: "s", owner: "w")
+        #expect(try queue.nextChange(stage: "s") == first.leaseExpiresAt)
+        #expect(try queue.fail(first, error: "x") == .accepted)  // retry at now + 10, when the other lease expires too
+        clock.advance(1)
+        #expect(try queue.nextChange(stage: "s") == clock.now() + 9)
+    }
+
     @Test func throughputCountsRecentCompletions() throws {
         let queue = try queue()
         #expect(try queue.throughput(stage: nil, window: 600) == nil)
