@@ -33,7 +33,7 @@ let package = Package(
 
         /// `campaign`: init, status, retry-dead, release-expired.
         .executableTarget(name: "campaign", dependencies: ["Pipeline"]),
-        /// `queue-worker`: test/benchmark worker draining `echo` jobs (not a pipeline stage).
+        /// `queue-worker`: test/benchmark worker draining its own trivial jobs (not a pipeline stage).
         .executableTarget(name: "queue-worker", dependencies: ["Pipeline", "Queue"]),
 
         // MARK: - Tests

@@ -41,11 +41,11 @@ public final class Database {
         guard let opened else {
             throw DatabaseError(code: code, message: "out of memory", sql: nil, path: path)
         }
-        if code != SQLITE_OK {
-            let message = String(cString: sqlite3_errmsg(opened))
-            let extended = sqlite3_extended_errcode(opened)
+        do {
+            try check(code, opened, path: path)
+        } catch {
             sqlite3_close_v2(opened)
-            throw DatabaseError(code: extended, message: message, sql: nil, path: path)
+            throw error
         }
         self.path = path
         self.handle = opened

@@ -86,6 +86,11 @@ public struct JobCounts: Sendable, Equatable {
     /// Running jobs whose lease has run out, by former owner.
     public var expiredByOwner: [String: Int] = [:]
 
+    public init(byState: [JobState: Int] = [:], expiredByOwner: [String: Int] = [:]) {
+        self.byState = byState
+        self.expiredByOwner = expiredByOwner
+    }
+
     public subscript(state: JobState) -> Int { byState[state, default: 0] }
     public var total: Int { byState.values.reduce(0, +) }
     /// Jobs that still need work (pending, running or waiting to retry).

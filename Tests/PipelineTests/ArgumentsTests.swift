@@ -81,3 +81,11 @@ import Testing
         #expect(ProgressReporter.duration(3720) == "1h02m")
     }
 }
+
+@Suite struct ReasonLineTests {
+    @Test func jobCountsReadAsOneLine() {
+        let counts = JobCounts(byState: [.pending: 12, .running: 3, .failed: 1, .done: 40, .dead: 2], expiredByOwner: ["w3": 1])
+        #expect(describe(counts)
+            == "12 pending, 1 lease expired from worker w3, 2 running elsewhere, 1 waiting to retry, 40 done, 2 dead")
+    }
+}
