@@ -29,7 +29,7 @@ for journal in wal delete; do
     done
     for pid in "${pids[@]}"; do wait "$pid"; done
     end=$(date +%s.%N)
-    done_count=$(sqlite3 "$db" "SELECT count(*) FROM jobs WHERE state = 'done'")
+    done_count=$("$bin/campaign" status --db "$db" | sed -n 's/^  queue-worker: .*done \([0-9]*\),.*/\1/p')
     [ "$done_count" -eq "$jobs" ] || { echo "bench-queue.sh: only $done_count of $jobs jobs done" >&2; exit 1; }
     awk -v n="$jobs" -v p="$processes" -v j="$journal" -v s="$start" -v e="$end" \
         'BEGIN { printf "%-6s %d jobs, %d processes: %.2f s, %.0f claims+completions/s\n", j, n, p, e - s, n / (e - s) }'

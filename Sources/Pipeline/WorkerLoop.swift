@@ -102,11 +102,7 @@ public func drainJobs(_ context: StageContext, work: (JobHandle, StageContext) t
             return .incomplete(reason: "\(reason) after \(unitsDone) jobs here; \(left) unfinished")
         }
         guard let job = try queue.claim(stage: context.stage, owner: context.workerID) else {
-            if try queue.counts(stage: context.stage).unfinished == 0 { break }
-            // Others hold the rest, or it waits for its back-off: sleep until a lease may expire or a
-            // retry comes due, but look again within 2 s to exit soon after the others finish.
-            let wait = (try queue.nextChange(stage: context.stage)).map { $0 - context.campaign.clock.now() } ?? 2
-            pause(seconds: min(max(wait, 0.02), 2))
+            if try !waitForClaimable(queue, context, unitsDone: unitsDone) { break }
             continue
         }
         let handle = JobHandle(job: job, queue: queue)
@@ -139,6 +135,20 @@ public func drainJobs(_ context: StageContext, work: (JobHandle, StageContext) t
         throw DeadJobsError(stage: context.stage, dead: final[.dead], done: final[.done])
     }
     return .done(summary: "all \(final[.done]) jobs done (\(unitsDone) here)")
+}
+
+/// Waits while nothing is claimable but jobs remain (others hold their
+/// leases, or failed jobs wait for their back-off), looking every 0.25 s
+/// with reads only, so idle workers do not load the database with write
+/// transactions. Returns false when no unfinished job is left, true when a
+/// job may be claimable or the loop must stop.
+private func waitForClaimable(_ queue: JobQueue, _ context: StageContext, unitsDone: Int) throws -> Bool {
+    while context.stopReason(unitsDone: unitsDone) == nil {
+        if try queue.counts(stage: context.stage).unfinished == 0 { return false }
+        if let next = try queue.nextChange(stage: context.stage), next <= context.campaign.clock.now() { return true }
+        pause(seconds: 0.25)
+    }
+    return true
 }
 
 /// The stage's queue is drained but some jobs are dead (exit 1).
