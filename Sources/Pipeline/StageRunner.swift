@@ -123,29 +123,30 @@ public func runStage(_ stage: Stage, arguments: [String]) -> Int32 {
         let ctx = StageContext(stage: stage.name, arguments: parsed, pipeline: opened.pipeline, campaign: opened.campaign,
                                workerID: parsed.string("--worker-id") ?? defaultWorkerID(), budget: budget)
         context = ctx
+        let reason: String
         switch try stage.plan(ctx) {
-        case .skip(let reason):
-            ctx.say("skipping: \(reason)")
-            let id = try ctx.campaign.beginStageRun(stage.name, decision: .skip, reason: reason, worker: ctx.workerID)
-            try ctx.campaign.endStageRun(id, stage: stage.name, exitStatus: 0, stageDone: false, reason: reason)
+        case .skip(let why):
+            ctx.say("skipping: \(why)")
+            let id = try ctx.campaign.beginStageRun(stage.name, decision: .skip, reason: why, worker: ctx.workerID)
+            try ctx.campaign.endStageRun(id, stage: stage.name, exitStatus: 0, stageDone: false, reason: why)
             return ExitStatus.success.rawValue
-        case .run(let reason):
-            ctx.say("running: \(reason)")
-            runID = try ctx.campaign.beginStageRun(stage.name, decision: .run, reason: reason, worker: ctx.workerID)
+        case .run(let why):
+            reason = why
         }
-        let status: ExitStatus
+        ctx.say("running: \(reason)")
+        let id = try ctx.campaign.beginStageRun(stage.name, decision: .run, reason: reason, worker: ctx.workerID)
+        runID = id
         switch try stage.run(ctx) {
         case .done(let summary):
             ctx.say("done: \(summary)")
-            try ctx.campaign.endStageRun(runID ?? 0, stage: stage.name, exitStatus: 0, stageDone: true, reason: summary)
-            status = .success
-        case .incomplete(let reason):
-            ctx.say("stopping: \(reason); run again to continue")
-            try ctx.campaign.endStageRun(runID ?? 0, stage: stage.name, exitStatus: ExitStatus.interrupted.rawValue,
-                                         stageDone: false, reason: reason)
-            status = .interrupted
+            try ctx.campaign.endStageRun(id, stage: stage.name, exitStatus: 0, stageDone: true, reason: summary)
+            return ExitStatus.success.rawValue
+        case .incomplete(let why):
+            ctx.say("stopping: \(why); run again to continue")
+            let status = ExitStatus.interrupted
+            try ctx.campaign.endStageRun(id, stage: stage.name, exitStatus: status.rawValue, stageDone: false, reason: why)
+            return status.rawValue
         }
-        return status.rawValue
     } catch {
         let status = report(error, command: stage.name)
         if let context, let runID {
