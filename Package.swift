@@ -38,6 +38,13 @@ let package = Package(
         /// Artifact files (LZ4-framed safetensors, atomic writes), dataset readers and preparation.
         .target(name: "Artifacts", dependencies: ["CLZ4", "CZlib"]),
 
+        // MARK: - Campaign database and stage runner
+
+        /// SQLite wrapper, schema migrations, campaign state and the job state machine.
+        .target(name: "Queue", dependencies: ["CSQLite"]),
+        /// Stage runner shared by every executable: arguments, pipeline file, signals, budgets, exit codes.
+        .target(name: "Pipeline", dependencies: ["Queue"]),
+
         // MARK: - Generative Teaching Networks
 
         /// Generator, learners, curriculum and the differentiable unrolled inner loop.
@@ -45,12 +52,24 @@ let package = Package(
 
         // MARK: - Executables
 
+        /// `campaign`: init, status, retry-dead, release-expired.
+        .executableTarget(name: "campaign", dependencies: ["Pipeline"]),
+        /// `queue-worker`: test/benchmark worker draining its own trivial jobs (not a pipeline stage).
+        .executableTarget(name: "queue-worker", dependencies: ["Pipeline", "Queue"]),
+
         /// `artifact-tool`: inspect and verify artifacts, run the artifact benchmark.
         .executableTarget(name: "artifact-tool", dependencies: ["Artifacts"]),
         /// Benchmarks of the numerical core and of meta-training.
         .executableTarget(name: "gtn-bench", dependencies: ["TensorCore", "Autodiff", "NN", "GTN", "Artifacts"]),
 
         // MARK: - Tests
+
+        /// Test helpers: temporary directories, a fake clock, child processes, test pipelines.
+        .target(name: "QueueTestSupport", dependencies: ["Queue"], path: "Tests/QueueTestSupport"),
+        /// SQLite layer, migrations, job state machine, leases (fake clock).
+        .testTarget(name: "QueueTests", dependencies: ["Queue", "QueueTestSupport"]),
+        /// Arguments, pipeline files, stage runner; end-to-end runs of the built executables.
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Queue", "QueueTestSupport"]),
 
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff", "NN", "TensorCore"]),

@@ -1,0 +1,65 @@
+import Foundation
+import Queue
+
+/// The options that choose a campaign, shared by every stage and `campaign`.
+enum CampaignOptions {
+    static let pipeline = OptionSpec.value("--pipeline", "FILE",
+        help: "Pipeline file (JSON, docs/pipeline.md). Stages and `campaign init` create the campaign from it; later runs check it is unchanged.")
+    static let campaign = OptionSpec.value("--campaign", "NAME", help: "Campaign name: database queue/NAME.sqlite.")
+    static let db = OptionSpec.value("--db", "PATH", help: "Campaign database path (instead of --campaign).")
+    static let journal = OptionSpec.value("--journal", "MODE",
+        help: "SQLite journal: wal (local disks) or delete (shared filesystems). Default: the pipeline's queue.journal.")
+    static let force = OptionSpec.flag("--force", help: "Continue even though the pipeline file changed since the campaign was created.")
+
+    static let all = [pipeline, campaign, db, journal, force]
+}
+
+/// An opened campaign with its pipeline.
+struct OpenedCampaign {
+    let campaign: Campaign
+    let pipeline: PipelineConfig
+}
+
+/// Finds, opens (or creates) and checks the campaign the options name.
+///
+/// Database: `--db PATH`, else `queue/<--campaign>.sqlite`, else
+/// `queue/<pipeline campaign.name>.sqlite`. With `--pipeline` the campaign is
+/// created when missing (if `create`), and an existing one must have been
+/// created with the same pipeline (canonical JSON) unless `--force`.
+/// Without `--pipeline` the recorded pipeline is used.
+func openCampaign(_ arguments: ParsedArguments, create: Bool, clock: any Clock = SystemClock()) throws -> OpenedCampaign {
+    if arguments.string("--db") != nil && arguments.string("--campaign") != nil {
+        throw UsageError("give either --db or --campaign, not both")
+    }
+    let fileConfig = try arguments.string("--pipeline").map(PipelineConfig.load(path:))
+    let path: String
+    if let db = arguments.string("--db") {
+        path = db
+    } else if let name = arguments.string("--campaign") ?? fileConfig?.campaign.name {
+        path = "queue/\(name).sqlite"
+    } else {
+        throw UsageError("name the campaign with --pipeline FILE, --campaign NAME or --db PATH")
+    }
+    let campaign = try Campaign.open(path: path, create: create && fileConfig != nil, clock: clock)
+    let pipeline: PipelineConfig
+    switch (try campaign.pipeline(), fileConfig) {
+    case (nil, nil):
+        throw CampaignError.notACampaign(path: path)
+    case (nil, let config?):
+        try campaign.recordPipeline(name: config.campaign.name, json: config.document.canonicalText)
+        pipeline = config
+    case (let record?, nil):
+        pipeline = try PipelineConfig(text: record.json, origin: "pipeline recorded in \(path)")
+    case (let record?, let config?):
+        let recorded = try JSONValue(parsing: record.json)
+        let changes = config.document.differences(from: recorded).map { "\($0.path): \($0.old) -> \($0.new)" }
+        if !changes.isEmpty {
+            guard arguments.flag("--force") else { throw CampaignError.pipelineChanged(path: path, changes: changes) }
+            try campaign.recordPipeline(name: config.campaign.name, json: config.document.canonicalText, changes: changes)
+        }
+        pipeline = config
+    }
+    let journal = try arguments.choice("--journal", as: JournalMode.self) ?? pipeline.queue.journal
+    try campaign.setJournalMode(journal)
+    return OpenedCampaign(campaign: campaign, pipeline: pipeline)
+}

@@ -1,0 +1,60 @@
+import Queue
+
+/// The exit statuses every executable uses (docs/queue.md, "Exit codes").
+public enum ExitStatus: Int32, Sendable {
+    /// Done, including "nothing left to do".
+    case success = 0
+    /// Anything else went wrong (a bug, a disk error, dead jobs).
+    case failure = 1
+    /// Bad usage or invalid input; the message names the file/field/flag.
+    case invalidInput = 2
+    /// Only `report`: the rank-correlation check failed.
+    case checkFailed = 3
+    /// Interrupted or out of budget with progress saved; run again to continue.
+    case interrupted = 75
+}
+
+/// A command line mistake; the message names the flag.
+public struct UsageError: Error, CustomStringConvertible, Equatable, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Invalid input that is not a command line mistake (missing file, bad
+/// dataset); the message names the file and what was expected.
+public struct InputError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// `--help` was given; `text` is the help to print (exit 0).
+public struct HelpRequested: Error, Sendable {
+    public let text: String
+}
+
+/// The stage stopped early on a signal or its time budget, with progress saved.
+public struct StageInterrupted: Error, CustomStringConvertible, Sendable {
+    public let reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}
+
+/// `report`'s rank-correlation check failed.
+public struct CheckFailed: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// The one mapping from errors to exit statuses.
+public func exitStatus(for error: any Error) -> ExitStatus {
+    switch error {
+    case is HelpRequested: return .success
+    case is UsageError, is InputError, is ConfigError, is CampaignError: return .invalidInput
+    case is StageInterrupted: return .interrupted
+    case is CheckFailed: return .checkFailed
+    default: return .failure
+    }
+}

@@ -1,0 +1,242 @@
+import CSQLite
+import Foundation
+
+/// The pipeline a campaign was created with.
+public struct PipelineRecord: Sendable {
+    /// The campaign name from the pipeline.
+    public let name: String
+    /// The pipeline in canonical JSON (sorted keys, no whitespace).
+    public let json: String
+    /// SHA-256 of `json`.
+    public let sha256: String
+    public let createdAt: Double
+    public let updatedAt: Double
+}
+
+/// Where a stage stands. "Incomplete" is recorded (`running`), never inferred.
+public enum StageStatus: String, Sendable, CaseIterable {
+    case notStarted = "not_started"
+    case running
+    case done
+}
+
+/// A stage's recorded status and the reason given for its latest run or skip.
+public struct StageRecord: Sendable {
+    public let name: String
+    public let status: StageStatus
+    public let startedAt: Double?
+    public let finishedAt: Double?
+    public let reason: String
+}
+
+/// Whether a stage invocation does work or skips.
+public enum StageDecision: String, Sendable {
+    case run
+    case skip
+}
+
+/// One recorded metric value.
+public struct MetricRecord: Sendable, Equatable {
+    public let stage: String
+    public let step: Int
+    public let name: String
+    public let value: Double
+    public let recordedAt: Double
+}
+
+/// One recorded event.
+public struct EventRecord: Sendable {
+    public let recordedAt: Double
+    public let stage: String?
+    public let kind: String
+    public let message: String
+    public let jobID: Int64?
+}
+
+/// One campaign database: the recorded pipeline, stage status, metrics,
+/// events and the job table (`jobs(policy:)`).
+public final class Campaign {
+    /// The connection; stages may run their own statements on it.
+    public let database: Database
+    /// The clock every timestamp comes from.
+    public let clock: any Clock
+    /// The database file.
+    public var path: String { database.path }
+
+    private init(database: Database, clock: any Clock) {
+        self.database = database
+        self.clock = clock
+    }
+
+    /// Opens the campaign database at `path`, creating the file only when
+    /// `create` is true, and migrates its schema to the current version.
+    /// User-fixable problems throw `CampaignError`. Set the journal mode
+    /// next (`setJournalMode`): it may come from the recorded pipeline.
+    public static func open(path: String, create: Bool, clock: any Clock = SystemClock()) throws -> Campaign {
+        if !create && !FileManager.default.fileExists(atPath: path) { throw CampaignError.missing(path: path) }
+        let database: Database
+        do {
+            database = try Database(path: path, create: create)
+        } catch {
+            throw CampaignError.openFailure(path: path, error: error)
+        }
+        let version: Int
+        do {
+            version = try database.queryFirst("PRAGMA user_version", []) { $0.int(0) } ?? 0
+        } catch let error as DatabaseError where error.primaryCode == SQLITE_NOTADB {
+            throw CampaignError.notADatabase(path: path)
+        } catch let error as DatabaseError where error.primaryCode == SQLITE_CANTOPEN || error.primaryCode == SQLITE_READONLY {
+            throw CampaignError.openFailure(path: path, error: error)
+        }
+        if version > Schema.currentVersion {
+            throw CampaignError.newerSchema(path: path, found: version, supported: Schema.currentVersion)
+        }
+        do {
+            try migrate(database)
+        } catch let error as DatabaseError where error.primaryCode == SQLITE_CANTOPEN || error.primaryCode == SQLITE_READONLY {
+            throw CampaignError.openFailure(path: path, error: error)
+        }
+        return Campaign(database: database, clock: clock)
+    }
+
+    /// Sets the journal mode (see `Database.setJournalMode`).
+    public func setJournalMode(_ mode: JournalMode) throws {
+        do {
+            try database.setJournalMode(mode)
+        } catch let error as DatabaseError where error.primaryCode == SQLITE_CANTOPEN || error.primaryCode == SQLITE_READONLY {
+            throw CampaignError.openFailure(path: path, error: error)
+        }
+    }
+
+    private static func migrate(_ database: Database) throws {
+        try database.immediateTransaction {
+            let version = try database.queryFirst("PRAGMA user_version", []) { $0.int(0) } ?? 0
+            if version > Schema.currentVersion {
+                throw CampaignError.newerSchema(path: database.path, found: version, supported: Schema.currentVersion)
+            }
+            for migration in Schema.migrations[version...] { try database.execute(migration) }
+            if version < Schema.currentVersion { try database.execute("PRAGMA user_version = \(Schema.currentVersion)") }
+        }
+    }
+
+    // MARK: Pipeline
+
+    /// The recorded pipeline, or nil for a database that holds no campaign yet.
+    public func pipeline() throws -> PipelineRecord? {
+        try database.queryFirst(
+            "SELECT name, pipeline_json, pipeline_sha256, created_at, updated_at FROM campaign WHERE id = 1", []
+        ) { PipelineRecord(name: $0.text(0), json: $0.text(1), sha256: $0.text(2), createdAt: $0.double(3), updatedAt: $0.double(4)) }
+    }
+
+    /// Records the pipeline (canonical JSON) at creation, or replaces it
+    /// (after `--force`), logging an event that says what changed.
+    public func recordPipeline(name: String, json: String, changes: [String] = []) throws {
+        let now = clock.now()
+        try database.immediateTransaction {
+            try database.run("""
+                INSERT INTO campaign (id, name, pipeline_json, pipeline_sha256, created_at, updated_at)
+                VALUES (1, ?1, ?2, ?3, ?4, ?4)
+                ON CONFLICT (id) DO UPDATE SET name = ?1, pipeline_json = ?2, pipeline_sha256 = ?3, updated_at = ?4
+                """, [.text(name), .text(json), .text(SHA256.hex(json)), .real(now)])
+            let message = changes.isEmpty ? "campaign created" : "pipeline replaced (--force): " + changes.joined(separator: "; ")
+            try insertEvent(stage: nil, kind: changes.isEmpty ? "created" : "pipeline-changed", message: message, jobID: nil, at: now)
+        }
+    }
+
+    // MARK: Stages
+
+    /// Every stage that has been run or skipped at least once, by name.
+    public func stages() throws -> [StageRecord] {
+        try database.query("SELECT name, status, started_at, finished_at, reason FROM stages ORDER BY started_at, name", [], Campaign.stageRecord)
+    }
+
+    /// The recorded status of `stage` (`notStarted` when never run).
+    public func stage(_ name: String) throws -> StageRecord {
+        try database.queryFirst("SELECT name, status, started_at, finished_at, reason FROM stages WHERE name = ?", [.text(name)],
+                                Campaign.stageRecord)
+            ?? StageRecord(name: name, status: .notStarted, startedAt: nil, finishedAt: nil, reason: "never run")
+    }
+
+    private static func stageRecord(_ row: Row) -> StageRecord {
+        StageRecord(name: row.text(0), status: StageStatus(rawValue: row.text(1)) ?? .notStarted,
+                    startedAt: row.optionalDouble(2), finishedAt: row.optionalDouble(3), reason: row.text(4))
+    }
+
+    /// Records that `worker` runs or skips `stage` and why; a run marks the
+    /// stage `running` until `endStageRun(_:exitStatus:stageDone:)`.
+    /// Returns the id of the run record.
+    @discardableResult
+    public func beginStageRun(_ stage: String, decision: StageDecision, reason: String, worker: String) throws -> Int64 {
+        let now = clock.now()
+        return try database.immediateTransaction {
+            if decision == .run {
+                try database.run("""
+                    INSERT INTO stages (name, status, started_at, reason) VALUES (?1, 'running', ?2, ?3)
+                    ON CONFLICT (name) DO UPDATE SET status = 'running', started_at = ?2, finished_at = NULL, reason = ?3
+                    """, [.text(stage), .real(now), .text(reason)])
+            }
+            return try database.queryFirst("""
+                INSERT INTO stage_runs (stage, decision, reason, worker, started_at) VALUES (?, ?, ?, ?, ?) RETURNING id
+                """, [.text(stage), .text(decision.rawValue), .text(reason), .text(worker), .real(now)]) { $0.int64(0) } ?? 0
+        }
+    }
+
+    /// Closes a run record with the process's exit status; with `stageDone`
+    /// the stage is marked `done` (with `reason`).
+    public func endStageRun(_ runID: Int64, stage: String, exitStatus: Int32, stageDone: Bool, reason: String) throws {
+        let now = clock.now()
+        try database.immediateTransaction {
+            try database.run("UPDATE stage_runs SET ended_at = ?, exit_status = ? WHERE id = ?",
+                             [.real(now), .integer(Int64(exitStatus)), .integer(runID)])
+            if stageDone {
+                try database.run("""
+                    INSERT INTO stages (name, status, started_at, finished_at, reason) VALUES (?1, 'done', ?2, ?2, ?3)
+                    ON CONFLICT (name) DO UPDATE SET status = 'done', finished_at = ?2, reason = ?3
+                    """, [.text(stage), .real(now), .text(reason)])
+            }
+        }
+    }
+
+    // MARK: Metrics and events
+
+    /// Records one metric value (e.g. stage "meta-train-generator", step 120, "meta_loss").
+    public func recordMetric(stage: String, step: Int, name: String, value: Double) throws {
+        try database.run("INSERT INTO metrics (stage, step, name, value, recorded_at) VALUES (?, ?, ?, ?, ?)",
+                         [.text(stage), .int(step), .text(name), .real(value), .real(clock.now())])
+    }
+
+    /// Recorded values of metric `name` of `stage`, by step.
+    public func metrics(stage: String, name: String) throws -> [MetricRecord] {
+        try database.query("""
+            SELECT stage, step, name, value, recorded_at FROM metrics WHERE stage = ? AND name = ? ORDER BY step, id
+            """, [.text(stage), .text(name)]) {
+            MetricRecord(stage: $0.text(0), step: $0.int(1), name: $0.text(2), value: $0.double(3), recordedAt: $0.double(4))
+        }
+    }
+
+    /// Records an event (e.g. kind "checkpoint", "lease-expired").
+    public func recordEvent(stage: String?, kind: String, message: String, jobID: Int64? = nil) throws {
+        try insertEvent(stage: stage, kind: kind, message: message, jobID: jobID, at: clock.now())
+    }
+
+    func insertEvent(stage: String?, kind: String, message: String, jobID: Int64?, at time: Double) throws {
+        try database.run("INSERT INTO events (recorded_at, stage, kind, message, job_id) VALUES (?, ?, ?, ?, ?)",
+                         [.real(time), .optionalText(stage), .text(kind), .text(message), jobID.map(SQLValue.integer) ?? .null])
+    }
+
+    /// The most recent `limit` events, oldest first.
+    public func events(limit: Int = 20) throws -> [EventRecord] {
+        try database.query("""
+            SELECT recorded_at, stage, kind, message, job_id FROM
+              (SELECT * FROM events ORDER BY id DESC LIMIT ?) ORDER BY id
+            """, [.int(limit)]) {
+            EventRecord(recordedAt: $0.double(0), stage: $0.optionalText(1), kind: $0.text(2), message: $0.text(3),
+                        jobID: $0.isNull(4) ? nil : $0.int64(4))
+        }
+    }
+
+    // MARK: Jobs
+
+    /// The job table, operated under `policy`.
+    public func jobs(policy: JobPolicy) -> JobQueue { JobQueue(campaign: self, policy: policy) }
+}

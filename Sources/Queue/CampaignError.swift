@@ -1,0 +1,57 @@
+import Foundation
+
+/// Problems with a campaign database that are the user's to fix (wrong path,
+/// wrong file, newer schema, changed pipeline), as opposed to `DatabaseError`s
+/// that happen while working. Each message names the file and ends with a hint.
+public enum CampaignError: Error, CustomStringConvertible, Sendable {
+    /// The database file cannot be opened or created at this path.
+    case cannotOpen(path: String, reason: String)
+    /// No campaign database exists at this path (and none was to be created).
+    case missing(path: String)
+    /// The file exists but is not a SQLite database.
+    case notADatabase(path: String)
+    /// The file was written by a newer version of this program.
+    case newerSchema(path: String, found: Int, supported: Int)
+    /// The database holds no campaign record (created by something else).
+    case notACampaign(path: String)
+    /// The pipeline file differs from the one the campaign was created with.
+    case pipelineChanged(path: String, changes: [String])
+
+    public var description: String {
+        switch self {
+        case .cannotOpen(let path, let reason):
+            return "cannot open campaign database \(path): \(reason)"
+        case .missing(let path):
+            return "no campaign database at \(path)\nHINT: create it with `campaign init --pipeline FILE`, or pass the right --db / --campaign"
+        case .notADatabase(let path):
+            return "\(path) is not a SQLite database\nHINT: --db must name a campaign database (queue/<campaign>.sqlite)"
+        case .newerSchema(let path, let found, let supported):
+            return "\(path) has schema version \(found), but this build supports up to version \(supported)\n"
+                + "HINT: run the newer build that created it; an older one must not touch it"
+        case .notACampaign(let path):
+            return "\(path) is a SQLite database but holds no campaign\nHINT: create campaigns with `campaign init --pipeline FILE`"
+        case .pipelineChanged(let path, let changes):
+            return "the pipeline differs from the one campaign \(path) was created with:\n"
+                + changes.map { "  \($0)" }.joined(separator: "\n")
+                + "\nHINT: start a new campaign for a new pipeline, or pass --force to continue with the changed one"
+        }
+    }
+
+    /// Explains why SQLite could not open `path`, looking at the directory.
+    static func openFailure(path: String, error: DatabaseError) -> CampaignError {
+        let directory = (path as NSString).deletingLastPathComponent
+        let dir = directory.isEmpty ? "." : directory
+        var isDirectory: ObjCBool = false
+        let reason: String
+        if !FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory) {
+            reason = "directory \(dir) does not exist\nHINT: create it first, or pick another --db path"
+        } else if !isDirectory.boolValue {
+            reason = "\(dir) is not a directory\nHINT: pick another --db path"
+        } else if FileManager.default.fileExists(atPath: path) {
+            reason = "\(error.message) (SQLite code \(error.code))\nHINT: check the file's permissions"
+        } else {
+            reason = "directory \(dir) is not writable (\(error.message))\nHINT: pick a writable directory for --db"
+        }
+        return .cannotOpen(path: path, reason: reason)
+    }
+}

@@ -1,0 +1,211 @@
+import CSQLite
+
+/// A value bound to, or read from, a SQL statement.
+public enum SQLValue: Sendable, Equatable {
+    case null
+    case integer(Int64)
+    case real(Double)
+    case text(String)
+
+    /// `.integer`, for the common case of a Swift `Int`.
+    public static func int(_ value: Int) -> SQLValue { .integer(Int64(value)) }
+    /// `.text`, or `.null` when `value` is nil.
+    public static func optionalText(_ value: String?) -> SQLValue { value.map(SQLValue.text) ?? .null }
+}
+
+/// How the connection journals writes; see docs/queue.md for when to use which.
+public enum JournalMode: String, Sendable, CaseIterable {
+    /// Write-ahead log: readers never block the writer. Local disks only.
+    case wal
+    /// Classic rollback journal: works on network/shared filesystems
+    /// (NFS, Lustre, GPFS) where WAL's shared-memory index does not.
+    case delete
+}
+
+/// One connection to a SQLite database. Not thread-safe: use one connection
+/// per thread (SQLite handles any number of connections across processes).
+public final class Database {
+    /// The path the database was opened from.
+    public let path: String
+    private let handle: OpaquePointer
+    private var statements: [String: Statement] = [:]
+
+    /// Opens (and with `create`, creates) the database at `path`, with
+    /// extended result codes and a busy timeout so that concurrent writers
+    /// wait for each other instead of failing with `SQLITE_BUSY`.
+    public init(path: String, create: Bool, busyTimeoutMilliseconds: Int32 = 60_000) throws(DatabaseError) {
+        var flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
+        if create { flags |= SQLITE_OPEN_CREATE }
+        var opened: OpaquePointer?
+        let code = sqlite3_open_v2(path, &opened, flags, nil)
+        guard let opened else {
+            throw DatabaseError(code: code, message: "out of memory", sql: nil, path: path)
+        }
+        do {
+            try check(code, opened, path: path)
+        } catch {
+            sqlite3_close_v2(opened)
+            throw error
+        }
+        self.path = path
+        self.handle = opened
+        sqlite3_extended_result_codes(opened, 1)
+        sqlite3_busy_timeout(opened, busyTimeoutMilliseconds)
+    }
+
+    deinit {
+        statements.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    /// Runs one or more statements that take no parameters and return no rows.
+    public func execute(_ sql: String) throws(DatabaseError) {
+        try check(sqlite3_exec(handle, sql, nil, nil, nil), handle, path: path, sql: sql)
+    }
+
+    /// Runs one statement with `values` bound to its `?` parameters and
+    /// returns the number of rows it changed.
+    @discardableResult
+    public func run(_ sql: String, _ values: [SQLValue]) throws(DatabaseError) -> Int {
+        let statement = try prepared(sql)
+        defer { statement.reset() }
+        try statement.bind(values)
+        while try statement.step() {}
+        return Int(sqlite3_changes(handle))
+    }
+
+    /// Runs one statement and maps every result row with `transform`.
+    public func query<T>(_ sql: String, _ values: [SQLValue], _ transform: (Row) throws -> T) throws -> [T] {
+        let statement = try prepared(sql)
+        defer { statement.reset() }
+        try statement.bind(values)
+        var rows: [T] = []
+        while try statement.step() {
+            rows.append(try transform(Row(statement: statement)))
+        }
+        return rows
+    }
+
+    /// The first row of a query, mapped with `transform`, or nil when there is none.
+    public func queryFirst<T>(_ sql: String, _ values: [SQLValue], _ transform: (Row) throws -> T) throws -> T? {
+        let statement = try prepared(sql)
+        defer { statement.reset() }
+        try statement.bind(values)
+        return try statement.step() ? transform(Row(statement: statement)) : nil
+    }
+
+    /// Runs `body` inside `BEGIN IMMEDIATE ... COMMIT`: the write lock is taken
+    /// up front (waiting up to the busy timeout), so the transaction can never
+    /// fail half-way with `SQLITE_BUSY` when it starts writing. Any error
+    /// rolls the transaction back and is rethrown.
+    public func immediateTransaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let value = try body()
+            try execute("COMMIT")
+            return value
+        } catch {
+            if sqlite3_get_autocommit(handle) == 0 { try? execute("ROLLBACK") }
+            throw error
+        }
+    }
+
+    /// The journal mode in effect.
+    public func journalMode() throws -> String {
+        try queryFirst("PRAGMA journal_mode", []) { $0.text(0) } ?? ""
+    }
+
+    /// Switches the journal mode (persistent in the file for WAL) and sets
+    /// the matching `synchronous` level: NORMAL under WAL (a process crash
+    /// never loses a commit; only power loss can drop the last ones) and
+    /// FULL under the rollback journal (where NORMAL could corrupt on power loss).
+    public func setJournalMode(_ mode: JournalMode) throws {
+        if try journalMode().lowercased() != mode.rawValue {
+            let now = try queryFirst("PRAGMA journal_mode = \(mode.rawValue.uppercased())", []) { $0.text(0) } ?? ""
+            guard now.lowercased() == mode.rawValue else {
+                throw DatabaseError(code: SQLITE_ERROR,
+                                    message: "could not switch the journal to \(mode.rawValue) (still \(now)); "
+                                        + "HINT: stop the other processes using this database first",
+                                    sql: "PRAGMA journal_mode", path: path)
+            }
+        }
+        try execute("PRAGMA synchronous = \(mode == .wal ? "NORMAL" : "FULL")")
+    }
+
+    private func prepared(_ sql: String) throws(DatabaseError) -> Statement {
+        if let cached = statements[sql] { return cached }
+        var raw: OpaquePointer?
+        try check(sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &raw, nil),
+                  handle, path: path, sql: sql)
+        guard let raw else {
+            throw DatabaseError(code: SQLITE_MISUSE, message: "empty statement", sql: sql, path: path)
+        }
+        let statement = Statement(handle: raw, database: handle, path: path, sql: sql)
+        statements[sql] = statement
+        return statement
+    }
+}
+
+/// A prepared statement, cached per connection by its SQL text.
+final class Statement {
+    let handle: OpaquePointer
+    let database: OpaquePointer
+    let path: String
+    let sql: String
+
+    init(handle: OpaquePointer, database: OpaquePointer, path: String, sql: String) {
+        self.handle = handle
+        self.database = database
+        self.path = path
+        self.sql = sql
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    func bind(_ values: [SQLValue]) throws(DatabaseError) {
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            let code: Int32
+            switch value {
+            case .null: code = sqlite3_bind_null(handle, index)
+            case .integer(let v): code = sqlite3_bind_int64(handle, index, v)
+            case .real(let v): code = sqlite3_bind_double(handle, index, v)
+            case .text(let v): code = sqlite3_bind_text(handle, index, v, -1, csqlite_transient())
+            }
+            try check(code, database, path: path, sql: sql)
+        }
+    }
+
+    /// Advances to the next row; false when the statement is done.
+    func step() throws(DatabaseError) -> Bool {
+        try check(sqlite3_step(handle), database, path: path, sql: sql) == SQLITE_ROW
+    }
+
+    func reset() {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+    }
+}
+
+/// The current result row of a query; valid only inside the `query` closure.
+public struct Row {
+    let statement: Statement
+
+    /// True when column `index` is NULL.
+    public func isNull(_ index: Int32) -> Bool { sqlite3_column_type(statement.handle, index) == SQLITE_NULL }
+    /// Column `index` as an integer (0 when NULL).
+    public func int64(_ index: Int32) -> Int64 { sqlite3_column_int64(statement.handle, index) }
+    /// Column `index` as an `Int` (0 when NULL).
+    public func int(_ index: Int32) -> Int { Int(int64(index)) }
+    /// Column `index` as a double (0 when NULL).
+    public func double(_ index: Int32) -> Double { sqlite3_column_double(statement.handle, index) }
+    /// Column `index` as a double, or nil when NULL.
+    public func optionalDouble(_ index: Int32) -> Double? { isNull(index) ? nil : double(index) }
+    /// Column `index` as text ("" when NULL).
+    public func text(_ index: Int32) -> String { optionalText(index) ?? "" }
+    /// Column `index` as text, or nil when NULL.
+    public func optionalText(_ index: Int32) -> String? {
+        guard let bytes = sqlite3_column_text(statement.handle, index) else { return nil }
+        return String(cString: bytes)
+    }
+}

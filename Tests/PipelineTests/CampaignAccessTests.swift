@@ -1,0 +1,62 @@
+import Foundation
+@testable import Pipeline
+import Queue
+import QueueTestSupport
+import Testing
+
+@Suite struct CampaignAccessTests {
+    let directory = TemporaryDirectory()
+    let spec = CommandSpec(name: "stage", summary: "", options: CampaignOptions.all)
+
+    func open(_ arguments: [String]) throws -> OpenedCampaign {
+        try openCampaign(try spec.parse(arguments), create: true)
+    }
+
+    @Test func recordsThePipelineAndRefusesAChangedOneUnlessForced() throws {
+        let db = directory.file("c.sqlite")
+        let original = directory.write("p.json", testPipeline())
+        let created = try open(["--pipeline", original, "--db", db])
+        let record = try #require(try created.campaign.pipeline())
+        #expect(record.sha256 == SHA256.hex(record.json) && record.name == "test")
+
+        // Same content, other formatting: accepted. No --pipeline: the recorded one is used.
+        directory.write("same.json", testPipeline().replacingOccurrences(of: "\n", with: " "))
+        _ = try open(["--pipeline", directory.file("same.json"), "--db", db])
+        #expect(try open(["--db", db]).pipeline.data.trainCount == 55000)
+
+        let changed = directory.write("changed.json", testPipeline(maxAttempts: 5)
+            .replacingOccurrences(of: "\"train_count\": 55000", with: "\"train_count\": 50000"))
+        #expect {
+            _ = try open(["--pipeline", changed, "--db", db])
+        } throws: { error in
+            let text = "\(error)"
+            return error is CampaignError && text.contains("data.train_count: 55000 -> 50000")
+                && text.contains("queue.max_attempts: 3 -> 5") && text.contains("--force")
+        }
+        let forced = try open(["--pipeline", changed, "--db", db, "--force"])
+        #expect(forced.pipeline.data.trainCount == 50000)
+        #expect(try forced.campaign.events().last?.message.contains("data.train_count: 55000 -> 50000") == true)
+        #expect(try open(["--db", db]).pipeline.queue.maxAttempts == 5)
+    }
+
+    @Test func journalComesFromThePipelineOrTheFlag() throws {
+        let db = directory.file("j.sqlite")
+        let file = directory.write("p.json", testPipeline(journal: .delete))
+        #expect(try open(["--pipeline", file, "--db", db]).campaign.database.journalMode() == "delete")
+        #expect(try open(["--db", db, "--journal", "wal"]).campaign.database.journalMode() == "wal")
+    }
+
+    @Test func campaignNameGivesTheDefaultPath() throws {
+        #expect(throws: UsageError("give either --db or --campaign, not both")) {
+            _ = try open(["--db", "x", "--campaign", "y"])
+        }
+        #expect(throws: UsageError("name the campaign with --pipeline FILE, --campaign NAME or --db PATH")) {
+            _ = try open([])
+        }
+        #expect {
+            _ = try open(["--campaign", "nonexistent-campaign-\(UUID().uuidString)"])
+        } throws: { error in
+            "\(error)".contains("no campaign database at queue/nonexistent-campaign-")
+        }
+    }
+}
