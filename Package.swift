@@ -22,7 +22,10 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
 
-        // MARK: - Numerics
+        // MARK: - Numerics and checksums
+
+        /// SHA-256 (dataset files, pipeline hashes, job keys).
+        .target(name: "Checksums"),
 
         /// Dense Float32/Float64 arrays and CPU kernels on them (BLAS, convolution,
         /// pooling, layout), plus the seeded random streams. Knows nothing of graphs.
@@ -36,12 +39,12 @@ let package = Package(
         // MARK: - Storage
 
         /// Artifact files (LZ4-framed safetensors, atomic writes), dataset readers and preparation.
-        .target(name: "Artifacts", dependencies: ["CLZ4", "CZlib"]),
+        .target(name: "Artifacts", dependencies: ["Checksums", "CLZ4", "CZlib"]),
 
         // MARK: - Campaign database and stage runner
 
         /// SQLite wrapper, schema migrations, campaign state and the job state machine.
-        .target(name: "Queue", dependencies: ["CSQLite"]),
+        .target(name: "Queue", dependencies: ["Checksums", "CSQLite"]),
         /// Stage runner shared by every executable: arguments, pipeline file, signals, budgets, exit codes.
         .target(name: "Pipeline", dependencies: ["Queue"]),
 
@@ -69,11 +72,11 @@ let package = Package(
         /// SQLite layer, migrations, job state machine, leases (fake clock).
         .testTarget(name: "QueueTests", dependencies: ["Queue", "QueueTestSupport"]),
         /// Arguments, pipeline files, stage runner; end-to-end runs of the built executables.
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Queue", "QueueTestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Queue", "QueueTestSupport", "Checksums"]),
 
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff", "NN", "TensorCore"]),
         .testTarget(name: "GTNTests", dependencies: ["GTN", "NN", "Autodiff", "TensorCore"]),
-        .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "artifact-tool"]),
+        .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "Checksums", "artifact-tool"]),
     ]
 )

@@ -1,3 +1,4 @@
+import Checksums
 import CSQLite
 import Foundation
 
@@ -137,7 +138,7 @@ public final class Campaign {
                 INSERT INTO campaign (id, name, pipeline_json, pipeline_sha256, created_at, updated_at)
                 VALUES (1, ?1, ?2, ?3, ?4, ?4)
                 ON CONFLICT (id) DO UPDATE SET name = ?1, pipeline_json = ?2, pipeline_sha256 = ?3, updated_at = ?4
-                """, [.text(name), .text(json), .text(SHA256.hex(json)), .real(now)])
+                """, [.text(name), .text(json), .text(SHA256.hash(json)), .real(now)])
             let message = changes.isEmpty ? "campaign created" : "pipeline replaced (--force): " + changes.joined(separator: "; ")
             try insertEvent(stage: nil, kind: changes.isEmpty ? "created" : "pipeline-changed", message: message, jobID: nil, at: now)
         }

@@ -1,3 +1,4 @@
+import Checksums
 /// How jobs are leased and retried (the pipeline's `queue` section).
 public struct JobPolicy: Sendable, Equatable {
     /// How long a claim or heartbeat holds a job.
@@ -165,7 +166,7 @@ public struct JobQueue {
     /// The job key: SHA-256 of the stage and the canonical parameters, so the
     /// same work enqueued twice (in any key order or formatting) is one job.
     public static func key(stage: String, parameters: String) throws -> String {
-        SHA256.hex(stage + "\n" + (try JSONValue(parsing: parameters)).canonicalText)
+        SHA256.hash(stage + "\n" + (try JSONValue(parsing: parameters)).canonicalText)
     }
 
     /// Enqueues jobs in one transaction; jobs whose key exists are left as

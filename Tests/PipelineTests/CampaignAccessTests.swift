@@ -1,3 +1,4 @@
+import Checksums
 import Foundation
 @testable import Pipeline
 import Queue
@@ -17,7 +18,7 @@ import Testing
         let original = directory.write("p.json", testPipeline())
         let created = try open(["--pipeline", original, "--db", db])
         let record = try #require(try created.campaign.pipeline())
-        #expect(record.sha256 == SHA256.hex(record.json) && record.name == "test")
+        #expect(record.sha256 == SHA256.hash(record.json) && record.name == "test")
 
         // Same content, other formatting: accepted. No --pipeline: the recorded one is used.
         directory.write("same.json", testPipeline().replacingOccurrences(of: "\n", with: " "))

@@ -1,7 +1,6 @@
-import Foundation
-
-/// SHA-256 (FIPS 180-4), incremental. Used to check dataset files against
-/// their published checksums; the toolchain has no CryptoKit on Linux.
+/// SHA-256 (FIPS 180-4), incremental; the toolchain has no CryptoKit on Linux.
+/// Checks dataset files against published checksums, hashes pipeline files
+/// and derives job keys.
 public struct SHA256: Sendable {
     private static let roundConstants: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -69,18 +68,8 @@ public struct SHA256: Sendable {
         return hasher.finalize()
     }
 
-    /// The digest of the file at `url`, read in 1 MiB chunks.
-    public static func hash(fileAt url: URL) throws -> String {
-        let file = try PosixFile.openForReading(url.path)
-        var hasher = SHA256()
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let count = try buffer.withUnsafeMutableBytes { try file.read(into: $0) }
-            if count == 0 { break }
-            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
-        }
-        return hasher.finalize()
-    }
+    /// The digest of the UTF-8 bytes of `text`.
+    public static func hash(_ text: String) -> String { hash(Array(text.utf8)) }
 
     private mutating func compress(block: UnsafeRawBufferPointer) {
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { compress(block: block, schedule: $0) }
