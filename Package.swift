@@ -46,14 +46,23 @@ let package = Package(
         /// SQLite wrapper, schema migrations, campaign state and the job state machine.
         .target(name: "Queue", dependencies: ["Checksums", "CSQLite"]),
         /// Stage runner shared by every executable: arguments, pipeline file, signals, budgets, exit codes.
-        .target(name: "Pipeline", dependencies: ["Queue"]),
+        .target(name: "Pipeline", dependencies: ["Queue", "Artifacts"]),
 
         // MARK: - Generative Teaching Networks
 
         /// Generator, learners, curriculum and the differentiable unrolled inner loop.
         .target(name: "GTN", dependencies: ["NN", "Autodiff", "TensorCore"]),
 
+        // MARK: - Pipeline stages
+
+        /// The six stages as library code: plans, runs, and the glue between
+        /// the job table, artifacts and the GTN library.
+        .target(name: "Stages", dependencies: ["Pipeline", "Artifacts", "TensorCore"]),
+
         // MARK: - Executables
+
+        /// `fetch-data`: verify, split and normalise the dataset into artifacts.
+        .executableTarget(name: "fetch-data", dependencies: ["Stages", "Pipeline"]),
 
         /// `campaign`: init, status, retry-dead, release-expired.
         .executableTarget(name: "campaign", dependencies: ["Pipeline"]),
@@ -72,6 +81,8 @@ let package = Package(
         /// SQLite layer, migrations, job state machine, leases (fake clock).
         .testTarget(name: "QueueTests", dependencies: ["Queue", "QueueTestSupport"]),
         /// Arguments, pipeline files, stage runner; end-to-end runs of the built executables.
+        /// End-to-end runs of the stage executables.
+        .testTarget(name: "StagesTests", dependencies: ["QueueTestSupport", "Checksums", "fetch-data"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Queue", "QueueTestSupport", "Checksums"]),
 
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),

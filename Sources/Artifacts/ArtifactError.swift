@@ -35,6 +35,17 @@ public enum ArtifactError: Error, Sendable, Equatable, CustomStringConvertible {
     /// than the training set).
     case invalidRequest(reason: String)
 
+    /// True when the input is at fault (a missing, damaged or wrong file, a
+    /// checksum mismatch, an invalid request), false for system and library failures.
+    public var isInvalidInput: Bool {
+        switch self {
+        case .io(_, _, let code): return code == ENOENT || code == ENOTDIR   // a path that names nothing
+        case .library, .download: return false
+        case .notAnArtifact, .damaged, .unsupportedVersion, .missingTensor, .wrongDType, .invalidDataset,
+             .checksumMismatch, .missingChecksum, .invalidRequest: return true
+        }
+    }
+
     public var description: String {
         switch self {
         case let .io(path, operation, code):

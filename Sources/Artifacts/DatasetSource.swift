@@ -11,6 +11,14 @@ public enum DatasetKind: String, Sendable, CaseIterable {
     case kmnist
     case cifar10 = "cifar-10"
 
+    /// Examples in the official training set (split into train + validation).
+    public var trainingSetSize: Int {
+        switch self {
+        case .fashionMNIST, .mnist, .kmnist: return 60_000
+        case .cifar10: return 50_000
+        }
+    }
+
     /// The IDX file names of the MNIST family, as published (gzip-compressed).
     static let idxFiles = (trainImages: "train-images-idx3-ubyte.gz", trainLabels: "train-labels-idx1-ubyte.gz",
                            testImages: "t10k-images-idx3-ubyte.gz", testLabels: "t10k-labels-idx1-ubyte.gz")

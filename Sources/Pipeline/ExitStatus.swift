@@ -1,3 +1,4 @@
+import Artifacts
 import Queue
 
 /// The exit statuses every executable uses (docs/queue.md, "Exit codes").
@@ -53,6 +54,7 @@ public func exitStatus(for error: any Error) -> ExitStatus {
     switch error {
     case is HelpRequested: return .success
     case is UsageError, is InputError, is ConfigError, is CampaignError: return .invalidInput
+    case let artifact as ArtifactError: return artifact.isInvalidInput ? .invalidInput : .failure
     case is StageInterrupted: return .interrupted
     case is CheckFailed: return .checkFailed
     default: return .failure

@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import Queue
 
@@ -83,25 +84,10 @@ public struct CampaignConfig: PipelineSection {
 }
 
 /// The datasets a campaign can use.
-public enum DatasetName: String, Sendable, CaseIterable {
-    case fashionMNIST = "fashion-mnist"
-    case mnist
-    case kmnist
-    case cifar10
-
-    /// Examples in the official training set (split into train + validation).
-    public var trainingSetSize: Int {
-        switch self {
-        case .fashionMNIST, .mnist, .kmnist: return 60_000
-        case .cifar10: return 50_000
-        }
-    }
-}
-
 /// `data`: which dataset, where from, and how the training set is split.
 public struct DataConfig: PipelineSection {
     public static let key = "data"
-    public let dataset: DatasetName
+    public let dataset: DatasetKind
     /// A local directory or an http(s) URL holding the dataset's files.
     public let source: String
     /// Expected SHA-256 (lowercase hex) per file name; nil = not checked.
@@ -112,7 +98,7 @@ public struct DataConfig: PipelineSection {
     public let validationCount: Int
 
     public init(from object: inout ConfigObject) throws {
-        dataset = try object.choice("dataset", as: DatasetName.self)
+        dataset = try object.choice("dataset", as: DatasetKind.self)
         source = try object.string("source") { $0.isEmpty ? "expected a directory path or an http(s) URL, found \"\"" : nil }
         sha256 = try object.stringMap("sha256") { _, digest in
             digest.count == 64 && digest.allSatisfy({ "0123456789abcdef".contains($0) })

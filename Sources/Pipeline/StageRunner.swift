@@ -73,13 +73,14 @@ public final class StageContext {
 
     /// Options every stage accepts.
     public static let commonOptions: [OptionSpec] = CampaignOptions.all + [
+        .value("--artifacts", "DIR", help: "Directory of the campaign's artifacts (default: artifacts/<campaign name>)."),
         .value("--worker-id", "ID", help: "Name of this worker in leases and logs (default: hostname:pid)."),
         .value("--max-jobs", "N", help: "Stop after N units of work (exit 75 if work remains)."),
         .value("--max-seconds", "S", help: "Stop after S seconds, finishing the current unit (exit 75 if work remains)."),
     ]
 
-    /// The campaign's artifact directory, `artifacts/<campaign>/`.
-    public var artifactsDirectory: String { "artifacts/\(pipeline.campaign.name)" }
+    /// The campaign's artifact directory: `--artifacts DIR`, else `artifacts/<campaign>/`.
+    public var artifactsDirectory: String { arguments.string("--artifacts") ?? "artifacts/\(pipeline.campaign.name)" }
 
     /// The job table under the pipeline's lease/retry policy.
     public var jobs: JobQueue { campaign.jobs(policy: pipeline.jobPolicy) }

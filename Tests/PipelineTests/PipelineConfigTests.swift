@@ -20,7 +20,7 @@ private func pipeline(replacing old: String = "", with new: String = "") -> Stri
     }
 
     @Test func queueSectionIsOptionalWithDefaults() throws {
-        let text = #"{"campaign": {"name": "c", "seed": 0}, "data": {"dataset": "cifar10", "source": "https://example.org/c", "#
+        let text = #"{"campaign": {"name": "c", "seed": 0}, "data": {"dataset": "cifar-10", "source": "https://example.org/c", "#
             + #""train_count": 45000, "validation_count": 5000, "sha256": {"a.bin": "\#(String(repeating: "0", count: 64))"}}}"#
         let config = try PipelineConfig(text: text, origin: "p.json")
         #expect(config.queue.journal == .wal && config.jobPolicy == JobPolicy())
@@ -46,7 +46,7 @@ private func pipeline(replacing old: String = "", with new: String = "") -> Stri
         ("negative lease", pipeline(replacing: "\"lease_seconds\": 300.0", with: "\"lease_seconds\": -1"),
          "p.json: queue.lease_seconds: expected a number in 1.0...86400.0, found -1.0"),
         ("missing key", pipeline(replacing: "\"dataset\": \"fashion-mnist\",", with: ""),
-         "p.json: data.dataset: missing required key; expected one of \"fashion-mnist\", \"mnist\", \"kmnist\", \"cifar10\""),
+         "p.json: data.dataset: missing required key; expected one of \"fashion-mnist\", \"mnist\", \"kmnist\", \"cifar-10\""),
         ("missing section", #"{"campaign": {"name": "c", "seed": 1}}"#, "p.json: data: missing required section"),
         ("bad name", pipeline(replacing: "\"name\": \"test\"", with: "\"name\": \"a/b\""),
          "p.json: campaign.name: expected 1-64 characters"),

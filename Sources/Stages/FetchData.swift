@@ -1,0 +1,64 @@
+import Artifacts
+import Foundation
+import Pipeline
+import TensorCore
+
+/// `fetch-data`: reads the dataset named in the pipeline's `data` section
+/// (checking every file's SHA-256), splits the official training set into
+/// train and validation from the campaign seed, normalises with the training
+/// split's statistics, and writes train / validation / test artifacts to
+/// `artifacts/<campaign>/data/`.
+public enum FetchData {
+    public static var stage: Stage {
+        Stage(name: "fetch-data",
+              summary: "Read, verify, split and normalise the dataset into train/validation/test artifacts.",
+              plan: plan, run: run)
+    }
+
+    /// `artifacts/<campaign>/data/`.
+    public static func directory(_ context: StageContext) -> URL {
+        URL(fileURLWithPath: context.artifactsDirectory).appendingPathComponent("data")
+    }
+
+    /// The three split artifacts, in the order train, validation, test.
+    public static func splitFiles(_ context: StageContext) -> [URL] {
+        [DatasetPreparation.trainFileName, DatasetPreparation.validationFileName, DatasetPreparation.testFileName]
+            .map { directory(context).appendingPathComponent($0) }
+    }
+
+    static func plan(_ context: StageContext) throws -> StagePlan {
+        let missing = splitFiles(context).filter { !FileManager.default.fileExists(atPath: $0.path) }.map(\.lastPathComponent)
+        switch try Stage.planFromStatus(context) {
+        case .skip(let reason) where missing.isEmpty:
+            return .skip(reason: "\(reason); train, validation and test artifacts present")
+        case .skip:
+            return .run(reason: "recorded done, but \(missing.joined(separator: ", ")) missing from \(directory(context).path)")
+        case .run(let reason):
+            return .run(reason: reason)
+        }
+    }
+
+    static func run(_ context: StageContext) throws -> StageResult {
+        let data = context.pipeline.data
+        let source = try DatasetSource(dataset: data.dataset, location: data.source, checksums: data.sha256 ?? [:])
+        let campaignSeed = UInt64(truncatingIfNeeded: context.pipeline.campaign.seed)
+        var seedStream = RandomStream(seed: campaignSeed).derived("fetch-data/split")
+        context.say("reading \(data.dataset.rawValue) from \(data.source)")
+        let prepared = try DatasetPreparation.prepare(
+            source: source, seed: seedStream.nextUInt64(), trainCount: data.trainCount,
+            validationCount: data.validationCount, into: directory(context),
+            metadata: ["stage": "fetch-data", "campaign": context.pipeline.campaign.name,
+                       "campaign_seed": String(context.pipeline.campaign.seed)])
+        for (name, value) in [("train_count", prepared.trainCount), ("validation_count", prepared.validationCount),
+                              ("test_count", prepared.testCount)] {
+            try context.recordMetric(step: 0, name: name, value: Double(value))
+        }
+        for (channel, (mean, std)) in zip(prepared.mean, prepared.std).enumerated() {
+            try context.recordMetric(step: channel, name: "train_mean", value: Double(mean))
+            try context.recordMetric(step: channel, name: "train_std", value: Double(std))
+        }
+        return .done(summary: "\(prepared.trainCount) train, \(prepared.validationCount) validation, "
+                     + "\(prepared.testCount) test images (\(prepared.imageShape.map(String.init).joined(separator: "x"))) "
+                     + "in \(directory(context).path)")
+    }
+}
