@@ -27,10 +27,6 @@ echo "setup: building (release)"
 swift build -c release
 
 if [ "$run_campaign" -eq 1 ]; then
-    if [ -x scripts/run-campaign.sh ]; then
-        scripts/run-campaign.sh pipelines/default.json
-    else
-        echo "setup: built. The end-to-end campaign runner (scripts/run-campaign.sh) does not exist yet;"
-        echo "       see README.md for what works today."
-    fi
+    echo "setup: running the default campaign (pipelines/default.json)"
+    scripts/run-campaign.sh pipelines/default.json
 fi

@@ -8,7 +8,7 @@ enum BenchCommand {
            gtn-bench metagrad --steps T [--block B] [--batch N] [--width W]
            gtn-bench metatrain [--steps T] [--batch B] [--width W] [--meta-batch N]
                                [--iterations N] [--block B] [--evaluate-every K]
-                               [--inner-lr X] [--meta-lr X] [--seed S]
+                               [--inner-lr X] [--meta-lr X] [--clip X] [--seed S]
 
     kernels    GFLOP/s of sgemm (the machine's reference), matmul and the three
                convolution kernels at the learner's shapes (batch 128 of 1x28x28:
@@ -63,6 +63,7 @@ enum BenchCommand {
             o.evaluateEvery = options["evaluate-every"] ?? o.evaluateEvery
             o.innerLearningRate = values["inner-lr"] ?? o.innerLearningRate
             o.metaLearningRate = values["meta-lr"] ?? o.metaLearningRate
+            o.clipNorm = values["clip"]
             o.seed = UInt64(options["seed"] ?? Int(o.seed))
             do {
                 try MetaTrainingBenchmark.run(o)

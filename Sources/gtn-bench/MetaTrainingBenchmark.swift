@@ -11,6 +11,7 @@ enum MetaTrainingBenchmark {
     struct Options {
         var steps = 16, batch = 64, width = 0.25, metaBatch = 128, iterations = 20, block = 4
         var evaluateEvery = 0, seed: UInt64 = 1, innerLearningRate = 0.02, metaLearningRate = 0.02
+        var clipNorm: Double? = nil
     }
 
     static func loadSplit(_ url: URL) throws -> LabelledImages {
@@ -37,6 +38,7 @@ enum MetaTrainingBenchmark {
         var config = MetaTrainingConfig(iterations: o.iterations)
         config.metaBatch = o.metaBatch
         config.learningRate = o.metaLearningRate
+        config.gradientClipNorm = o.clipNorm
         let trainer = MetaTrainer(setup: setup, config: config, seed: o.seed)
         print("meta-training: T = \(o.steps), generator batch \(o.batch), width \(o.width), meta batch \(o.metaBatch), "
               + "recompute block \(o.block), \(setup.layout.count) meta-parameters, \(setup.learner.layout.count) learner parameters")
