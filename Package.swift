@@ -41,28 +41,30 @@ let package = Package(
         /// Artifact files (LZ4-framed safetensors, atomic writes), dataset readers and preparation.
         .target(name: "Artifacts", dependencies: ["Checksums", "CLZ4", "CZlib"]),
 
-        // MARK: - Campaign database and stage runner
-
-        /// SQLite wrapper, schema migrations, campaign state and the job state machine.
-        .target(name: "Queue", dependencies: ["Checksums", "CSQLite"]),
-        /// Stage runner shared by every executable: arguments, pipeline file, signals, budgets, exit codes.
-        .target(name: "Pipeline", dependencies: ["Queue", "Artifacts"]),
-
         // MARK: - Generative Teaching Networks
 
         /// Generator, learners, curriculum and the differentiable unrolled inner loop.
         .target(name: "GTN", dependencies: ["NN", "Autodiff", "TensorCore"]),
 
+        // MARK: - Campaign database and stage runner
+
+        /// SQLite wrapper, schema migrations, campaign state and the job state machine.
+        .target(name: "Queue", dependencies: ["Checksums", "CSQLite"]),
+        /// Stage runner shared by every executable: arguments, pipeline file, signals, budgets, exit codes.
+        .target(name: "Pipeline", dependencies: ["Queue", "Artifacts", "GTN"]),
+
         // MARK: - Pipeline stages
 
         /// The six stages as library code: plans, runs, and the glue between
         /// the job table, artifacts and the GTN library.
-        .target(name: "Stages", dependencies: ["Pipeline", "Artifacts", "TensorCore"]),
+        .target(name: "Stages", dependencies: ["Pipeline", "Queue", "Artifacts", "Checksums", "GTN", "NN", "TensorCore"]),
 
         // MARK: - Executables
 
         /// `fetch-data`: verify, split and normalise the dataset into artifacts.
         .executableTarget(name: "fetch-data", dependencies: ["Stages", "Pipeline"]),
+        /// `meta-train-generator`: meta-learn the generator, curriculum and inner learning rates.
+        .executableTarget(name: "meta-train-generator", dependencies: ["Stages", "Pipeline"]),
 
         /// `campaign`: init, status, retry-dead, release-expired.
         .executableTarget(name: "campaign", dependencies: ["Pipeline"]),
@@ -82,7 +84,7 @@ let package = Package(
         .testTarget(name: "QueueTests", dependencies: ["Queue", "QueueTestSupport"]),
         /// Arguments, pipeline files, stage runner; end-to-end runs of the built executables.
         /// End-to-end runs of the stage executables.
-        .testTarget(name: "StagesTests", dependencies: ["QueueTestSupport", "Checksums", "fetch-data"]),
+        .testTarget(name: "StagesTests", dependencies: ["QueueTestSupport", "Checksums", "fetch-data", "meta-train-generator"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Queue", "QueueTestSupport", "Checksums"]),
 
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),

@@ -124,6 +124,16 @@ public struct TeachingSetup: Sendable {
         return crossEntropy(logits: learner.logits(theta, Tensor(realImages)), labels: realLabels)
     }
 
+    /// The learned curriculum's generated images, inner step by inner step: [T·B, C, H, W].
+    public func curriculumImages<S>(meta: NDArray<S>) -> NDArray<S> {
+        withoutGradients {
+            let p = layout.views(of: Tensor(meta))
+            var unused = RandomStream(seed: 0)
+            let noise = stepNoise(p["curriculum"]!, mode: .learned, noiseStream: &unused)
+            return NDArray.concatenate(noise.map { generator.images(p["generator"]!, noise: $0).value }, axis: 0)
+        }
+    }
+
     /// Trains a learner from `learnerInitial` on the generated curriculum
     /// (plain training, nothing recorded across steps) and returns its
     /// parameters. `steps` beyond T repeat the curriculum from the start.

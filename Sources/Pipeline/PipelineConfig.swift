@@ -23,6 +23,7 @@ public struct PipelineConfig: Sendable {
     public let campaign: CampaignConfig
     public let data: DataConfig
     public let queue: QueueConfig
+    public let metaTraining: MetaTrainingSection
 
     /// Decodes `text`; errors name `origin` and the field path.
     public init(text: String, origin: String) throws {
@@ -38,6 +39,7 @@ public struct PipelineConfig: Sendable {
         campaign = try root.section(CampaignConfig.self)
         data = try root.section(DataConfig.self)
         queue = try root.section(QueueConfig.self, default: QueueConfig())
+        metaTraining = try root.section(MetaTrainingSection.self, default: MetaTrainingSection())
         try root.finish()
     }
 

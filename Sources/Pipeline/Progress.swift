@@ -30,16 +30,16 @@ public final class ProgressReporter {
     }
 
     /// Reports `done` units; prints if the interval has passed.
-    public func update(done: Int, fields: KeyValuePairs<String, String> = [:]) {
+    public func update(done: Int, fields: [(key: String, value: String)] = []) {
         let now = monotonicSeconds()
         guard now - lastPrint >= interval else { return }
         lastPrint = now
-        write(line(done: done, fields: Array(fields), now: now))
+        write(line(done: done, fields: fields, now: now))
     }
 
     /// Prints the final line.
-    public func finish(done: Int, fields: KeyValuePairs<String, String> = [:]) {
-        let text = line(done: done, fields: Array(fields), now: monotonicSeconds())
+    public func finish(done: Int, fields: [(key: String, value: String)] = []) {
+        let text = line(done: done, fields: fields, now: monotonicSeconds())
         if terminal { write(text); Console.out("") } else { write(text) }
     }
 

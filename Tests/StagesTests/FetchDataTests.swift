@@ -6,18 +6,19 @@ import Testing
 /// End-to-end runs of the built `fetch-data` on a small MNIST-format dataset
 /// the test writes (raw IDX files: 100 training and 30 test images of 6×5).
 @Suite struct FetchDataStage {
-    /// Writes the four IDX files; returns their SHA-256 by file name.
-    static func writeDataset(in directory: String) throws -> [String: String] {
+    /// Writes the four IDX files (100 training and 30 test images of
+    /// `height`×`width`); returns their SHA-256 by file name.
+    static func writeDataset(in directory: String, height: Int = 6, width: Int = 5) throws -> [String: String] {
         func idx(_ dimensions: [Int], _ elements: [UInt8]) -> [UInt8] {
             var bytes: [UInt8] = [0, 0, 0x08, UInt8(dimensions.count)]
             for d in dimensions { bytes += withUnsafeBytes(of: UInt32(d).bigEndian, Array.init) }
             return bytes + elements
         }
-        let pixels = { (n: Int) in (0..<(n * 30)).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ $0 / 7) } }
+        let pixels = { (n: Int) in (0..<(n * height * width)).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ $0 / 7) } }
         let files: [(String, [UInt8])] = [
-            ("train-images-idx3-ubyte", idx([100, 6, 5], pixels(100))),
+            ("train-images-idx3-ubyte", idx([100, height, width], pixels(100))),
             ("train-labels-idx1-ubyte", idx([100], (0..<100).map { UInt8($0 % 10) })),
-            ("t10k-images-idx3-ubyte", idx([30, 6, 5], pixels(30))),
+            ("t10k-images-idx3-ubyte", idx([30, height, width], pixels(30))),
             ("t10k-labels-idx1-ubyte", idx([30], (0..<30).map { UInt8($0 % 10) })),
         ]
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -29,12 +30,13 @@ import Testing
         return checksums
     }
 
-    static func pipeline(name: String, source: String, checksums: [String: String]) -> String {
-        let sha = checksums.map { "\"\($0.key)\": \"\($0.value)\"" }.joined(separator: ", ")
+    /// A pipeline over that dataset; `extra` adds sections (`"meta_training": {…}`).
+    static func pipeline(name: String, source: String, checksums: [String: String], extra: String = "") -> String {
+        let sha = checksums.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \"\($0.value)\"" }.joined(separator: ", ")
         return """
             {"campaign": {"name": "\(name)", "seed": 5},
              "data": {"dataset": "mnist", "source": "\(source)", "sha256": {\(sha)},
-                      "train_count": 80, "validation_count": 20}}
+                      "train_count": 80, "validation_count": 20}\(extra.isEmpty ? "" : ",\n " + extra)}
             """
     }
 

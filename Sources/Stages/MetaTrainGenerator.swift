@@ -1,0 +1,134 @@
+import Artifacts
+import Foundation
+import GTN
+import NN
+import Pipeline
+import TensorCore
+
+/// `meta-train-generator`: meta-learns the generator, its curriculum and the
+/// inner optimiser's per-step learning rates and momenta (the `meta_training`
+/// section), checkpointing every `checkpoint_every` meta-iterations and when
+/// stopped, resuming from the last checkpoint, and finally writing
+/// `artifacts/<campaign>/meta-training/generator.safetensors.lz4` and the
+/// curriculum's images.
+public enum MetaTrainGenerator {
+    public static var stage: Stage {
+        Stage(name: "meta-train-generator",
+              summary: "Meta-train the generator, curriculum and inner learning rates on the training split.",
+              plan: plan, run: run)
+    }
+
+    static let checkpointName = "checkpoint." + ArtifactFile.fileExtension
+    static let generatorName = "generator." + ArtifactFile.fileExtension
+    static let curriculumImagesName = "curriculum-images." + ArtifactFile.fileExtension
+
+    /// `artifacts/<campaign>/meta-training/`.
+    public static func directory(_ context: StageContext) -> URL {
+        URL(fileURLWithPath: context.artifactsDirectory).appendingPathComponent("meta-training")
+    }
+
+    /// The final generator artifact (what later stages read).
+    public static func generatorFile(_ context: StageContext) -> URL { directory(context).appendingPathComponent(generatorName) }
+
+    static func plan(_ context: StageContext) throws -> StagePlan {
+        switch try Stage.planFromStatus(context) {
+        case .skip(let reason) where FileManager.default.fileExists(atPath: generatorFile(context).path):
+            return .skip(reason: "\(reason); generator artifact present")
+        case .skip:
+            return .run(reason: "recorded done, but \(generatorFile(context).path) is missing")
+        case .run(let reason):
+            return .run(reason: reason)
+        }
+    }
+
+    /// The teaching setup and trainer the pipeline describes, for this data.
+    static func trainer(_ context: StageContext, data: DataSplits) -> MetaTrainer {
+        let m = context.pipeline.metaTraining
+        let setup = TeachingSetup(
+            generator: Generator(image: data.image, noiseSize: m.noiseSize, width: m.width, outputRange: data.normalisedRange),
+            learner: StandardLearner(image: data.image, width: m.width),
+            innerSteps: m.innerSteps, batch: m.generatorBatch, recomputeBlock: m.recomputeBlock,
+            initialLearningRate: m.innerLearningRate, initialMomentum: m.innerMomentum)
+        var config = MetaTrainingConfig(iterations: m.iterations)
+        config.metaBatch = m.metaBatch
+        config.learningRate = m.learningRate
+        config.finalLearningRateFraction = m.finalLearningRateFraction
+        config.gradientClipNorm = m.gradientClipNorm > 0 ? m.gradientClipNorm : nil
+        config.curriculum = m.curriculum
+        let seed = RandomStream(seed: UInt64(truncatingIfNeeded: context.pipeline.campaign.seed)).derived("meta-train-generator")
+        var seedStream = seed
+        return MetaTrainer(setup: setup, config: config, seed: seedStream.nextUInt64())
+    }
+
+    static func run(_ context: StageContext) throws -> StageResult {
+        guard let data = try DataSplits.load(context) else {
+            return .incomplete(reason: "not ready: the dataset splits are missing; run fetch-data first")
+        }
+        let trainer = trainer(context, data: data)
+        let m = context.pipeline.metaTraining
+        let fingerprint = try Checkpoint.fingerprint(context)
+        let checkpointURL = directory(context).appendingPathComponent(checkpointName)
+        var state = try Checkpoint.load(checkpointURL, fingerprint: fingerprint, metaCount: trainer.setup.layout.count)
+            ?? trainer.initialState()
+        if state.iteration > 0 { context.say("resuming from the checkpoint at meta-iteration \(state.iteration)") }
+        let evaluation = data.validation.subset(Array(0..<min(m.evaluationImages, data.validation.count)))
+        let progress = context.progress(total: m.iterations, startDone: state.iteration)
+        var done = 0
+        func save() throws { try Checkpoint.save(state, fingerprint: fingerprint, to: checkpointURL) }
+
+        while state.iteration < m.iterations {
+            if let reason = context.stopReason(unitsDone: done) {
+                try save()
+                return .incomplete(reason: "\(reason) at meta-iteration \(state.iteration) of \(m.iterations) (checkpoint saved)")
+            }
+            let step = try trainer.step(&state, train: data.train)
+            done += 1
+            try context.recordMetric(step: step.iteration, name: "meta_loss", value: step.metaLoss)
+            try context.recordMetric(step: step.iteration, name: "meta_gradient_norm", value: step.gradientNorm)
+            try context.recordMetric(step: step.iteration, name: "meta_learning_rate", value: step.learningRate)
+            var fields = [("meta-loss", String(format: "%.4f", step.metaLoss))]
+            if state.iteration % m.checkpointEvery == 0 || state.iteration == m.iterations {
+                let accuracy = trainer.evaluate(state, on: evaluation)
+                try context.recordMetric(step: state.iteration, name: "validation_accuracy", value: accuracy)
+                fields.append(("validation accuracy", String(format: "%.4f", accuracy)))
+                try save()
+            }
+            progress.update(done: state.iteration, fields: fields.map { (key: $0.0, value: $0.1) })
+        }
+        try save()
+        try writeResults(trainer, state: state, context: context)
+        progress.finish(done: state.iteration)
+        return .done(summary: "\(m.iterations) meta-iterations; generator in \(generatorFile(context).path)")
+    }
+
+    /// The generator artifact (every meta-parameter by name, plus the setup in
+    /// the metadata) and the curriculum's images [T, B, C, H, W].
+    static func writeResults(_ trainer: MetaTrainer, state: MetaTrainingState, context: StageContext) throws {
+        let setup = trainer.setup
+        let meta = NDArray(shape: [state.meta.count], data: state.meta)
+        var tensors: [StoredTensor] = []
+        for entry in setup.layout.entries {
+            let values = Array(state.meta[entry.offset..<(entry.offset + entry.count)])
+            if entry.name == "generator" {
+                for part in setup.generator.layout.entries {
+                    let start = entry.offset + part.offset
+                    tensors.append(StoredTensor(name: "generator.\(part.name)", shape: part.shape,
+                                                values: Array(state.meta[start..<(start + part.count)])))
+                }
+            } else {
+                tensors.append(StoredTensor(name: entry.name, shape: entry.shape, values: values))
+            }
+        }
+        let metadata = try Checkpoint.metadata(context, iteration: state.iteration)
+        try FileManager.default.createDirectory(at: directory(context), withIntermediateDirectories: true)
+        try ArtifactFile.write(TensorArchive(tensors: tensors, metadata: metadata), to: generatorFile(context))
+
+        let images = setup.curriculumImages(meta: meta)
+        let shape = [setup.innerSteps, setup.batch] + Array(images.shape.dropFirst())
+        try ArtifactFile.write(TensorArchive(tensors: [StoredTensor(name: "curriculum_images", shape: shape, values: images.data),
+                                                       StoredTensor(name: "labels", shape: [setup.batch],
+                                                                    values: setup.labels.map(Int64.init))],
+                                             metadata: metadata),
+                               to: directory(context).appendingPathComponent(curriculumImagesName))
+    }
+}
