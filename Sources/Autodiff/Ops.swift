@@ -14,6 +14,8 @@ public func * <S>(a: Tensor<S>, b: S) -> Tensor<S> { a * Tensor(scalar: b) }
 public func * <S>(a: S, b: Tensor<S>) -> Tensor<S> { Tensor(scalar: a) * b }
 public func / <S>(a: Tensor<S>, b: S) -> Tensor<S> { a / Tensor(scalar: b) }
 public func / <S>(a: S, b: Tensor<S>) -> Tensor<S> { Tensor(scalar: a) / b }
+public func + <S>(a: S, b: Tensor<S>) -> Tensor<S> { Tensor(scalar: a) + b }
+public func - <S>(a: S, b: Tensor<S>) -> Tensor<S> { Tensor(scalar: a) - b }
 
 /// op(a) · op(b) for rank-2 tensors; op is an optional transpose.
 public func matmul<S>(_ a: Tensor<S>, _ b: Tensor<S>, transposeA: Bool = false, transposeB: Bool = false) -> Tensor<S> {
@@ -117,8 +119,21 @@ extension Tensor {
     public func mean() -> Tensor { sum() / S(value.count) }
 
     public func squareRoot() -> Tensor { (log() * 0.5).exp() }
-    public func sigmoid() -> Tensor { 1 / ((-self).exp() + 1) }
-    public func tanh() -> Tensor { (self * 2).sigmoid() * 2 - 1 }
+
+    /// 1 / (1 + e⁻ˣ), computed from e^(−|x|) so nothing overflows (a naive
+    /// exp(−x) reaches ∞ for x < −88 in Float32, and its rule then yields 0·∞).
+    public func sigmoid() -> Tensor {
+        let positive = Tensor(value.map { $0 >= 0 ? 1 : 0 })
+        let e = (self * (1 - positive * 2)).exp()         // e^(−|x|) ≤ 1
+        return (positive + (1 - positive) * e) / (1 + e)
+    }
+
+    /// (1 − e^(−2|x|)) / (1 + e^(−2|x|)) with the sign of x (no overflow; see `sigmoid`).
+    public func tanh() -> Tensor {
+        let sign = Tensor(value.map { $0 >= 0 ? 1 : -1 })
+        let e = (self * sign * -2).exp()
+        return sign * (1 - e) / (1 + e)
+    }
 
     /// x where x > 0, slope·x elsewhere (the mask is a constant: zero second derivative).
     public func leakyReLU(slope: S) -> Tensor { self * Tensor(value.leakyReLUMask(slope: slope)) }

@@ -71,12 +71,16 @@ public struct MetaStep: Sendable {
 }
 
 public enum MetaTrainingError: Error, CustomStringConvertible {
-    case nonFiniteLoss(iteration: Int, loss: Double)
+    /// `learningRates` and `momenta` are the ranges of the learned inner
+    /// hyper-parameters at the failing iteration.
+    case nonFiniteLoss(iteration: Int, loss: Double, learningRates: (min: Double, max: Double), momenta: (min: Double, max: Double))
 
     public var description: String {
         switch self {
-        case .nonFiniteLoss(let iteration, let loss):
-            return "meta-iteration \(iteration): meta-loss is \(loss); the state was not updated.\n"
+        case .nonFiniteLoss(let iteration, let loss, let lrs, let moms):
+            return "meta-iteration \(iteration): meta-loss is \(loss); the state was not updated "
+                + String(format: "(learned inner learning rates %.3g…%.3g, momenta %.3g…%.3g).\n",
+                         lrs.min, lrs.max, moms.min, moms.max)
                 + "HINT: lower meta_training.learning_rate or set meta_training.gradient_clip_norm."
         }
     }
@@ -120,10 +124,10 @@ public struct MetaTrainer: Sendable {
         let loss = setup.metaLoss(leaf, learnerInitial: learnerInitial, realImages: real.images, realLabels: real.labels,
                                   mode: config.curriculum, noiseStream: stream(iteration: i, "noise"))
         let lossValue = Double(loss.scalar)
-        guard lossValue.isFinite else { throw MetaTrainingError.nonFiniteLoss(iteration: i, loss: lossValue) }
+        guard lossValue.isFinite else { throw nonFinite(state, loss: lossValue) }
         var gradient = gradients(of: loss, wrt: [leaf])[0].value.data
         let norm = gradient.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
-        guard norm.isFinite else { throw MetaTrainingError.nonFiniteLoss(iteration: i, loss: norm) }
+        guard norm.isFinite else { throw nonFinite(state, loss: norm) }
         if let clip = config.gradientClipNorm, norm > clip {
             let scale = Float(clip / norm)
             for k in gradient.indices { gradient[k] *= scale }
@@ -133,6 +137,17 @@ public struct MetaTrainer: Sendable {
         state.adam.update(&state.meta, gradient: gradient, learningRate: Float(lr))
         state.iteration += 1
         return MetaStep(iteration: i, metaLoss: lossValue, gradientNorm: norm, learningRate: lr)
+    }
+
+    /// The error for a non-finite meta-loss (or meta-gradient norm) in `state`.
+    func nonFinite(_ state: MetaTrainingState, loss: Double) -> MetaTrainingError {
+        func range(_ name: String) -> (min: Double, max: Double) {
+            let e = setup.layout.entry(name)
+            let values = state.meta[e.offset..<(e.offset + e.count)].map { Foundation.exp(Double($0)) }
+            return (values.reduce(.infinity) { Swift.min($0, $1) }, values.reduce(-.infinity) { Swift.max($0, $1) })
+        }
+        return .nonFiniteLoss(iteration: state.iteration, loss: loss,
+                              learningRates: range("inner.log_learning_rate"), momenta: range("inner.log_momentum"))
     }
 
     /// Accuracy on `evaluation` of a fresh learner (stream "evaluation-learner"

@@ -105,6 +105,7 @@ let primitiveCases: [GradCase] = [
 let compositeCases: [GradCase] = [
     GradCase(primitive: nil, label: "logSoftmax", inputShapes: [[3, 5]], apply: one { $0[0].logSoftmax() }),
     GradCase(primitive: nil, label: "tanh", inputShapes: [[2, 3]], apply: one { $0[0].tanh() }),
+    GradCase(primitive: nil, label: "sigmoid", inputShapes: [[2, 3]], apply: one { $0[0].sigmoid() }),
     GradCase(primitive: nil, label: "squareRoot", inputShapes: [[2, 3]], positive: true, apply: one { $0[0].squareRoot() }),
     GradCase(primitive: nil, label: "leakyReLU", inputShapes: [[3, 4]], apply: one { $0[0].leakyReLU(slope: 0.1) }),
     GradCase(primitive: nil, label: "reflectionPadded(1)", inputShapes: [[1, 2, 3, 4]], apply: one { $0[0].reflectionPadded(1) }),
@@ -243,6 +244,24 @@ private func objective(_ outputs: [Tensor<Double>], _ weights: [NDArray<Double>]
         let g = gradients(of: a * a * a, wrt: [a], createGraph: true)[0]
         #expect(g.requiresGrad && g.scalar == 12)
         #expect(gradients(of: g, wrt: [a])[0].scalar == 12)   // d²(a³)/da² = 6a
+    }
+
+    /// Saturated inputs: values and first and second derivatives stay finite
+    /// (a naive e⁻ˣ overflows in Float32 and its rule gives 0·∞ = NaN).
+    @Test func saturatedSigmoidAndTanhStayFinite() {
+        let x = Tensor(NDArray<Float>(shape: [4], data: [-200, -90, 90, 200]), requiresGrad: true)
+        for (name, f) in [("sigmoid", { (t: Tensor<Float>) in t.sigmoid() }), ("tanh", { (t: Tensor<Float>) in t.tanh() })] {
+            let y = f(x)
+            let g = gradients(of: y.sum(), wrt: [x], createGraph: true)[0]
+            let h = gradients(of: g.sum(), wrt: [x])[0]
+            let all = y.value.data + g.value.data + h.value.data
+            let finite = all.allSatisfy { $0.isFinite }
+            #expect(finite, "\(name): \(y.value.data) \(g.value.data) \(h.value.data)")
+        }
+        let tanhValues = x.tanh().value.data, sigmoidValues = x.sigmoid().value.data
+        #expect(tanhValues == [-1, -1, 1, 1])
+        #expect(sigmoidValues[0] == 0 && sigmoidValues[1] < 1e-38 && sigmoidValues[2] == 1 && sigmoidValues[3] == 1,
+                "sigmoid at -200, -90, 90, 200: \(sigmoidValues)")
     }
 
     @Test func deepChainDoesNotOverflowTheStack() {
