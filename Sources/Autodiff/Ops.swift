@@ -123,14 +123,14 @@ extension Tensor {
     /// 1 / (1 + e⁻ˣ), computed from e^(−|x|) so nothing overflows (a naive
     /// exp(−x) reaches ∞ for x < −88 in Float32, and its rule then yields 0·∞).
     public func sigmoid() -> Tensor {
-        let positive = Tensor(value.map { $0 >= 0 ? 1 : 0 })
+        let positive = Tensor(value.mask(ifNonNegative: 1, ifNegative: 0))
         let e = (self * (1 - positive * 2)).exp()         // e^(−|x|) ≤ 1
         return (positive + (1 - positive) * e) / (1 + e)
     }
 
     /// (1 − e^(−2|x|)) / (1 + e^(−2|x|)) with the sign of x (no overflow; see `sigmoid`).
     public func tanh() -> Tensor {
-        let sign = Tensor(value.map { $0 >= 0 ? 1 : -1 })
+        let sign = Tensor(value.mask(ifNonNegative: 1, ifNegative: -1))
         let e = (self * sign * -2).exp()
         return sign * (1 - e) / (1 + e)
     }

@@ -113,5 +113,12 @@ extension NDArray {
     }
 
     /// 1 where the element is > 0, else `slope` (the derivative mask of leaky ReLU).
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func leakyReLUMask(slope: S) -> NDArray { map { $0 > 0 ? 1 : slope } }
+
+    /// `ifNonNegative` where the element is ≥ 0, else `ifNegative` (e.g. sign masks).
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func mask(ifNonNegative: S, ifNegative: S) -> NDArray { map { $0 >= 0 ? ifNonNegative : ifNegative } }
 }

@@ -15,11 +15,15 @@ public struct NDArray<S: TensorScalar>: Sendable, Equatable {
     }
 
     /// An array of `shape` filled with `value`.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public init(repeating value: S, shape: [Int]) {
         self.init(shape: shape, data: [S](repeating: value, count: Shape.count(shape)))
     }
 
     /// A zero-filled array.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public init(zeros shape: [Int]) { self.init(repeating: 0, shape: shape) }
 
     /// A rank-0 array holding one value.

@@ -30,6 +30,8 @@ extension NDArray {
     }
 
     /// Sum of all elements.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func sumAll() -> S { data.reduce(0, +) }
 
     /// Maximum along `axis`, kept as a size-1 axis (used to stabilise log-softmax).
@@ -57,6 +59,8 @@ extension NDArray {
 
     /// Index of the largest element of each row of a [rows, columns] array
     /// (first one on ties), e.g. predicted classes from logits.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func argmaxRows() -> [Int] {
         require(rank == 2, "argmaxRows needs a rank-2 array, got shape \(shape)")
         let columns = shape[1]
@@ -70,6 +74,8 @@ extension NDArray {
     }
 
     /// One-hot rows: shape [labels.count, classes], 1 at each row's label.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func oneHot(_ labels: [Int], classes: Int) -> NDArray {
         var out = NDArray(zeros: [labels.count, classes])
         for (row, label) in labels.enumerated() {
