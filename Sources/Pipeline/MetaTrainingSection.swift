@@ -36,7 +36,7 @@ public struct MetaTrainingSection: PipelineSection {
     /// The defaults.
     public init() {
         innerSteps = 16; generatorBatch = 64; metaBatch = 128; width = 0.25; noiseSize = 128
-        iterations = 300; learningRate = 0.02; finalLearningRateFraction = 0.1; gradientClipNorm = 1
+        iterations = 200; learningRate = 0.02; finalLearningRateFraction = 0.1; gradientClipNorm = 1
         innerLearningRate = 0.02; innerMomentum = 0.5; recomputeBlock = 4; curriculum = .learned
         checkpointEvery = 10; evaluationImages = 2000
     }
