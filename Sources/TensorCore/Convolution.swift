@@ -132,6 +132,60 @@ private struct ConvProblem {
     }
 }
 
+extension ConvProblem {
+    /// Runs `body(first, images, group, columns, block)` for every chunk of
+    /// images and every group. Scratch: `columns` holds the column matrix
+    /// [patch, images·pixels] (row stride `images·pixels`), `block` the output
+    /// channels of the group [og, images·pixels], images side by side.
+    @inline(__always)
+    func forEachChunk<S: TensorScalar>(_ body: (Int, Int, Int, SharedPointer<S>, SharedPointer<S>) -> Void) {
+        var columns = [S](overwrittenCount: patch * chunk * pixels)
+        var block = [S](overwrittenCount: og * chunk * pixels)
+        columns.withUnsafeMutableBufferPointer { cb in
+            block.withUnsafeMutableBufferPointer { bb in
+                for first in Swift.stride(from: 0, to: n, by: chunk) {
+                    for g in 0..<groups {
+                        body(first, Swift.min(chunk, n - first), g, SharedPointer(cb.baseAddress!), SharedPointer(bb.baseAddress!))
+                    }
+                }
+            }
+        }
+    }
+
+    /// im2col of images first..<first+images (group g of input `x`) into `columns`, in parallel.
+    @inline(__always)
+    func fillColumns<S: TensorScalar>(_ x: SharedPointer<S>, _ first: Int, _ images: Int, _ g: Int, _ columns: SharedPointer<S>) {
+        parallelFor(images) { j in
+            im2col(UnsafePointer(x.base) + (first + j) * imageSize, channel: g * cg, into: columns.base + j * pixels,
+                   rowStride: images * pixels)
+        }
+    }
+
+    /// col2im of `columns` added into images first..<first+images (group g) of `dx`, in parallel.
+    @inline(__always)
+    func addColumns<S: TensorScalar>(_ columns: SharedPointer<S>, _ first: Int, _ images: Int, _ g: Int, into dx: SharedPointer<S>) {
+        parallelFor(images) { j in
+            col2imAdd(UnsafePointer(columns.base) + j * pixels, rowStride: images * pixels, channel: g * cg,
+                      into: dx.base + (first + j) * imageSize)
+        }
+    }
+
+    /// Copies group g's output channels of images first..<first+images between
+    /// an [N, O, Ho·Wo] tensor and `block` [og, images·pixels], in parallel.
+    @inline(__always)
+    func transferBlock<S: TensorScalar>(_ tensor: SharedPointer<S>, _ block: SharedPointer<S>, _ first: Int, _ images: Int,
+                                        _ g: Int, toBlock: Bool) {
+        parallelFor(images) { j in
+            let image = tensor.base + (first + j) * outputSize + g * og * pixels
+            if toBlock {
+                copyRows(og, pixels, from: UnsafePointer(image), stride: pixels, to: block.base + j * pixels, stride: images * pixels)
+            } else {
+                copyRows(og, pixels, from: UnsafePointer(block.base) + j * pixels, stride: images * pixels, to: image, stride: pixels)
+            }
+        }
+    }
+}
+
 // The three convolution kernels process the batch in chunks of images. Per
 // chunk and group: im2col of every image side by side into one column matrix
 // [patch, images·pixels] (in parallel), one threaded BLAS product, then the
@@ -143,30 +197,16 @@ extension NDArray {
     public static func conv2d(_ x: NDArray, _ w: NDArray, _ geometry: ConvGeometry) -> NDArray {
         let p = ConvProblem(input: x.shape, weight: w.shape, geometry)
         var out = [S](overwrittenCount: p.n * p.outputSize)
-        var cols = [S](overwrittenCount: p.patch * p.chunk * p.pixels)
-        var product = [S](overwrittenCount: p.og * p.chunk * p.pixels)
-        x.data.withUnsafeBufferPointer { xb in w.data.withUnsafeBufferPointer { wb in
-        out.withUnsafeMutableBufferPointer { ob in cols.withUnsafeMutableBufferPointer { cb in
-        product.withUnsafeMutableBufferPointer { pb in
-            let (xp, op, cp, pp) = (SharedPointer(xb.baseAddress!), SharedPointer(ob.baseAddress!),
-                                    SharedPointer(cb.baseAddress!), SharedPointer(pb.baseAddress!))
-            for first in stride(from: 0, to: p.n, by: p.chunk) {
-                let images = Swift.min(p.chunk, p.n - first), width = images * p.pixels
-                for g in 0..<p.groups {
-                    parallelFor(images) { j in
-                        p.im2col(UnsafePointer(xp.base) + (first + j) * p.imageSize, channel: g * p.cg,
-                                 into: cp.base + j * p.pixels, rowStride: width)
-                    }
-                    S.gemm(transposeA: false, transposeB: false, m: p.og, n: width, k: p.patch,
-                           alpha: 1, a: wb.baseAddress! + g * p.og * p.patch, lda: p.patch,
-                           b: cp.base, ldb: width, beta: 0, c: pp.base, ldc: width)
-                    parallelFor(images) { j in
-                        p.copyRows(p.og, p.pixels, from: pp.base + j * p.pixels, stride: width,
-                                   to: op.base + (first + j) * p.outputSize + g * p.og * p.pixels, stride: p.pixels)
-                    }
-                }
+        x.data.withUnsafeBufferPointer { xb in w.data.withUnsafeBufferPointer { wb in out.withUnsafeMutableBufferPointer { ob in
+            let (xp, op) = (SharedPointer(xb.baseAddress!), SharedPointer(ob.baseAddress!))
+            p.forEachChunk { (first, images, g, columns: SharedPointer<S>, block) in
+                p.fillColumns(xp, first, images, g, columns)
+                S.gemm(transposeA: false, transposeB: false, m: p.og, n: images * p.pixels, k: p.patch,
+                       alpha: 1, a: wb.baseAddress! + g * p.og * p.patch, lda: p.patch,
+                       b: columns.base, ldb: images * p.pixels, beta: 0, c: block.base, ldc: images * p.pixels)
+                p.transferBlock(op, block, first, images, g, toBlock: false)
             }
-        } } } } }
+        } } }
         return NDArray(shape: [p.n, p.o, p.ho, p.wo], data: out)
     }
 
@@ -179,30 +219,16 @@ extension NDArray {
         require(gy.shape == [p.n, p.o, p.ho, p.wo],
                 "conv2dGradInput: output gradient \(gy.shape) does not match input \(inputShape) and weight \(w.shape)")
         var dx = [S](repeating: 0, count: Shape.count(inputShape))
-        var cols = [S](overwrittenCount: p.patch * p.chunk * p.pixels)
-        var gathered = [S](overwrittenCount: p.og * p.chunk * p.pixels)
-        gy.data.withUnsafeBufferPointer { gb in w.data.withUnsafeBufferPointer { wb in
-        dx.withUnsafeMutableBufferPointer { db in cols.withUnsafeMutableBufferPointer { cb in
-        gathered.withUnsafeMutableBufferPointer { tb in
-            let (gp, dp, cp, tp) = (SharedPointer(gb.baseAddress!), SharedPointer(db.baseAddress!),
-                                    SharedPointer(cb.baseAddress!), SharedPointer(tb.baseAddress!))
-            for first in stride(from: 0, to: p.n, by: p.chunk) {
-                let images = Swift.min(p.chunk, p.n - first), width = images * p.pixels
-                for g in 0..<p.groups {
-                    parallelFor(images) { j in
-                        p.copyRows(p.og, p.pixels, from: UnsafePointer(gp.base) + (first + j) * p.outputSize + g * p.og * p.pixels,
-                                   stride: p.pixels, to: tp.base + j * p.pixels, stride: width)
-                    }
-                    S.gemm(transposeA: true, transposeB: false, m: p.patch, n: width, k: p.og,
-                           alpha: 1, a: wb.baseAddress! + g * p.og * p.patch, lda: p.patch,
-                           b: tp.base, ldb: width, beta: 0, c: cp.base, ldc: width)
-                    parallelFor(images) { j in
-                        p.col2imAdd(UnsafePointer(cp.base) + j * p.pixels, rowStride: width, channel: g * p.cg,
-                                    into: dp.base + (first + j) * p.imageSize)
-                    }
-                }
+        gy.data.withUnsafeBufferPointer { gb in w.data.withUnsafeBufferPointer { wb in dx.withUnsafeMutableBufferPointer { db in
+            let (gp, dp) = (SharedPointer(gb.baseAddress!), SharedPointer(db.baseAddress!))
+            p.forEachChunk { (first, images, g, columns: SharedPointer<S>, block) in
+                p.transferBlock(gp, block, first, images, g, toBlock: true)
+                S.gemm(transposeA: true, transposeB: false, m: p.patch, n: images * p.pixels, k: p.og,
+                       alpha: 1, a: wb.baseAddress! + g * p.og * p.patch, lda: p.patch,
+                       b: block.base, ldb: images * p.pixels, beta: 0, c: columns.base, ldc: images * p.pixels)
+                p.addColumns(columns, first, images, g, into: dp)
             }
-        } } } } }
+        } } }
         return NDArray(shape: inputShape, data: dx)
     }
 
@@ -215,28 +241,16 @@ extension NDArray {
         require(gy.shape == [p.n, p.o, p.ho, p.wo],
                 "conv2dGradWeight: output gradient \(gy.shape) does not match input \(x.shape) and weight \(weightShape)")
         var dw = [S](repeating: 0, count: Shape.count(weightShape))
-        var cols = [S](overwrittenCount: p.patch * p.chunk * p.pixels)
-        var gathered = [S](overwrittenCount: p.og * p.chunk * p.pixels)
-        x.data.withUnsafeBufferPointer { xb in gy.data.withUnsafeBufferPointer { gb in
-        dw.withUnsafeMutableBufferPointer { db in cols.withUnsafeMutableBufferPointer { cb in
-        gathered.withUnsafeMutableBufferPointer { tb in
-            let (xp, gp, cp, tp) = (SharedPointer(xb.baseAddress!), SharedPointer(gb.baseAddress!),
-                                    SharedPointer(cb.baseAddress!), SharedPointer(tb.baseAddress!))
-            for first in stride(from: 0, to: p.n, by: p.chunk) {
-                let images = Swift.min(p.chunk, p.n - first), width = images * p.pixels
-                for g in 0..<p.groups {
-                    parallelFor(images) { j in
-                        p.im2col(UnsafePointer(xp.base) + (first + j) * p.imageSize, channel: g * p.cg,
-                                 into: cp.base + j * p.pixels, rowStride: width)
-                        p.copyRows(p.og, p.pixels, from: UnsafePointer(gp.base) + (first + j) * p.outputSize + g * p.og * p.pixels,
-                                   stride: p.pixels, to: tp.base + j * p.pixels, stride: width)
-                    }
-                    S.gemm(transposeA: false, transposeB: true, m: p.og, n: p.patch, k: width,
-                           alpha: 1, a: tp.base, lda: width, b: cp.base, ldb: width,
-                           beta: 1, c: db.baseAddress! + g * p.og * p.patch, ldc: p.patch)
-                }
+        x.data.withUnsafeBufferPointer { xb in gy.data.withUnsafeBufferPointer { gb in dw.withUnsafeMutableBufferPointer { db in
+            let (xp, gp) = (SharedPointer(xb.baseAddress!), SharedPointer(gb.baseAddress!))
+            p.forEachChunk { (first, images, g, columns: SharedPointer<S>, block) in
+                p.fillColumns(xp, first, images, g, columns)
+                p.transferBlock(gp, block, first, images, g, toBlock: true)
+                S.gemm(transposeA: false, transposeB: true, m: p.og, n: p.patch, k: images * p.pixels,
+                       alpha: 1, a: block.base, lda: images * p.pixels, b: columns.base, ldb: images * p.pixels,
+                       beta: 1, c: db.baseAddress! + g * p.og * p.patch, ldc: p.patch)
             }
-        } } } } }
+        } } }
         return NDArray(shape: weightShape, data: dw)
     }
 

@@ -95,21 +95,7 @@ extension NDArray {
     @_specialize(where S == Double)
     public func expanded(to target: [Int]) -> NDArray {
         if shape == target { return self }
-        let si = Shape.broadcastStrides(shape, to: target)
-        let so = Shape.strides(target)
-        let n = target.last ?? 1
-        let step = si.last ?? 0
-        var out = [S](overwrittenCount: Shape.count(target))
-        data.withUnsafeBufferPointer { a in
-            out.withUnsafeMutableBufferPointer { o in
-                forEachRow(shape: target, strides: [si, so]) { off in
-                    var p = off[0]
-                    let q = off[1]
-                    for j in 0..<n { o[q + j] = a[p]; p += step }
-                }
-            }
-        }
-        return NDArray(shape: target, data: out)
+        return gathered(shape: target, sourceStrides: Shape.broadcastStrides(shape, to: target))
     }
 
     /// 1 where the element is > 0, else `slope` (the derivative mask of leaky ReLU).

@@ -5,16 +5,20 @@ extension NDArray {
     public func permuted(_ permutation: [Int]) -> NDArray {
         require(permutation.sorted() == Array(0..<rank),
                      "permutation \(permutation) is not a permutation of the axes of shape \(shape)")
-        let outShape = permutation.map { shape[$0] }
         let inStrides = Shape.strides(shape)
-        let si = permutation.map { inStrides[$0] }
-        let so = Shape.strides(outShape)
+        return gathered(shape: permutation.map { shape[$0] }, sourceStrides: permutation.map { inStrides[$0] })
+    }
+
+    /// A contiguous array of `shape` whose element at index i reads this array
+    /// at offset Σ iₖ·sourceStrides[k] (a permutation, a broadcast, or both).
+    @inline(__always)
+    func gathered(shape outShape: [Int], sourceStrides si: [Int]) -> NDArray {
         let n = outShape.last ?? 1
         let step = si.last ?? 0
-        var out = [S](overwrittenCount: count)
+        var out = [S](overwrittenCount: Shape.count(outShape))
         data.withUnsafeBufferPointer { a in
             out.withUnsafeMutableBufferPointer { o in
-                forEachRow(shape: outShape, strides: [si, so]) { off in
+                forEachRow(shape: outShape, strides: [si, Shape.strides(outShape)]) { off in
                     var p = off[0]
                     let q = off[1]
                     for j in 0..<n { o[q + j] = a[p]; p += step }
