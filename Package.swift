@@ -53,6 +53,11 @@ let package = Package(
         /// Stage runner shared by every executable: arguments, pipeline file, signals, budgets, exit codes.
         .target(name: "Pipeline", dependencies: ["Queue", "Artifacts", "GTN"]),
 
+        // MARK: - Report
+
+        /// Rank statistics with bootstrap intervals, SVG charts, PNG images and Markdown tables for the report.
+        .target(name: "Report", dependencies: ["TensorCore", "CZlib"]),
+
         // MARK: - Pipeline stages
 
         /// The six stages as library code: plans, runs, and the glue between
@@ -91,5 +96,7 @@ let package = Package(
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff", "NN", "TensorCore"]),
         .testTarget(name: "GTNTests", dependencies: ["GTN", "NN", "Autodiff", "TensorCore"]),
         .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "Checksums", "artifact-tool"]),
+        /// Statistics against hand-checked values; PNGs checked by pngcheck and a Python decoder; SVGs parsed as XML.
+        .testTarget(name: "ReportTests", dependencies: ["Report", "TensorCore", "QueueTestSupport"]),
     ]
 )

@@ -16,7 +16,7 @@ case "${1:-}" in
 esac
 
 packages=(libsqlite3-dev libopenblas-dev liblz4-dev zlib1g-dev lz4 pkg-config
-          dataset-fashion-mnist python3)
+          dataset-fashion-mnist python3 pngcheck)
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 echo "setup: installing ${packages[*]}"
