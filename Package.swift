@@ -26,6 +26,8 @@ let package = Package(
 
         /// SHA-256 (dataset files, pipeline hashes, job keys).
         .target(name: "Checksums"),
+        /// A strict JSON reader and canonical writer (pipeline files, job parameters, artifact headers).
+        .target(name: "JSONText"),
 
         /// Dense Float32/Float64 arrays and CPU kernels on them (BLAS, convolution,
         /// pooling, layout), plus the seeded random streams. Knows nothing of graphs.
@@ -39,7 +41,7 @@ let package = Package(
         // MARK: - Storage
 
         /// Artifact files (LZ4-framed safetensors, atomic writes), dataset readers and preparation.
-        .target(name: "Artifacts", dependencies: ["Checksums", "CLZ4", "CZlib"]),
+        .target(name: "Artifacts", dependencies: ["Checksums", "JSONText", "CLZ4", "CZlib"]),
 
         // MARK: - Generative Teaching Networks
 
@@ -49,9 +51,9 @@ let package = Package(
         // MARK: - Campaign database and stage runner
 
         /// SQLite wrapper, schema migrations, campaign state and the job state machine.
-        .target(name: "Queue", dependencies: ["Checksums", "CSQLite"]),
+        .target(name: "Queue", dependencies: ["Checksums", "JSONText", "CSQLite"]),
         /// Stage runner shared by every executable: arguments, pipeline file, signals, budgets, exit codes.
-        .target(name: "Pipeline", dependencies: ["Queue", "Artifacts", "GTN"]),
+        .target(name: "Pipeline", dependencies: ["Queue", "Artifacts", "GTN", "JSONText"]),
 
         // MARK: - Report
 
@@ -62,7 +64,7 @@ let package = Package(
 
         /// The six stages as library code: plans, runs, and the glue between
         /// the job table, artifacts and the GTN library.
-        .target(name: "Stages", dependencies: ["Pipeline", "Queue", "Artifacts", "Checksums", "GTN", "NN", "TensorCore"]),
+        .target(name: "Stages", dependencies: ["Pipeline", "Queue", "Artifacts", "Checksums", "JSONText", "GTN", "NN", "TensorCore"]),
 
         // MARK: - Executables
 
@@ -86,7 +88,7 @@ let package = Package(
         /// Test helpers: temporary directories, a fake clock, child processes, test pipelines.
         .target(name: "QueueTestSupport", dependencies: ["Queue"], path: "Tests/QueueTestSupport"),
         /// SQLite layer, migrations, job state machine, leases (fake clock).
-        .testTarget(name: "QueueTests", dependencies: ["Queue", "QueueTestSupport"]),
+        .testTarget(name: "QueueTests", dependencies: ["Queue", "QueueTestSupport", "JSONText"]),
         /// Arguments, pipeline files, stage runner; end-to-end runs of the built executables.
         /// End-to-end runs of the stage executables.
         .testTarget(name: "StagesTests", dependencies: ["QueueTestSupport", "Checksums", "fetch-data", "meta-train-generator"]),

@@ -1,3 +1,4 @@
+import JSONText
 import Foundation
 
 /// The decompressed layout of an artifact (see `docs/artifact-format.md`):
@@ -45,12 +46,12 @@ public enum ArtifactFormat {
         var metadata = archive.metadata
         metadata[versionKey] = version
         var json = "{\"\(metadataKey)\":{"
-        json += metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }.joined(separator: ",")
+        json += metadata.keys.sorted().map { "\(JSONValue.quoted($0)):\(JSONValue.quoted(metadata[$0]!))" }.joined(separator: ",")
         json += "}"
         var offset = 0
         for tensor in archive.tensors {
             let shape = tensor.shape.map(String.init).joined(separator: ",")
-            json += ",\(jsonString(tensor.name)):{\"dtype\":\"\(tensor.dtype.rawValue)\",\"shape\":[\(shape)],"
+            json += ",\(JSONValue.quoted(tensor.name)):{\"dtype\":\"\(tensor.dtype.rawValue)\",\"shape\":[\(shape)],"
                 + "\"data_offsets\":[\(offset),\(offset + tensor.bytes.count)]}"
             offset += tensor.bytes.count
         }
@@ -127,19 +128,6 @@ public enum ArtifactFormat {
             count = product
         }
         return count
-    }
-
-    private static func jsonString(_ string: String) -> String {
-        var result = "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case _ where scalar.value < 0x20: result += String(format: "\\u%04x", scalar.value)
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
     }
 
     private static func describe(_ error: DecodingError) -> String {

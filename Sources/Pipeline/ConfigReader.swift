@@ -1,3 +1,4 @@
+import JSONText
 import Queue
 
 /// A problem in a pipeline file: where (file, field path) and what was expected.

@@ -1,3 +1,4 @@
+import JSONText
 import Checksums
 /// How jobs are leased and retried (the pipeline's `queue` section).
 public struct JobPolicy: Sendable, Equatable {

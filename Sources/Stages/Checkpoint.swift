@@ -1,3 +1,4 @@
+import JSONText
 import Artifacts
 import Checksums
 import Foundation
