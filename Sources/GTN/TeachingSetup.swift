@@ -137,8 +137,10 @@ public struct TeachingSetup: Sendable {
     /// Trains a learner from `learnerInitial` on the generated curriculum
     /// (plain training, nothing recorded across steps) and returns its
     /// parameters. `steps` beyond T repeat the curriculum from the start.
+    /// `afterStep(k, θ)` sees the parameters after every step k = 1…steps.
     public func trainLearner<S>(meta: NDArray<S>, learnerInitial: NDArray<S>, steps: Int? = nil,
-                                mode: CurriculumMode = .learned, noiseStream: RandomStream = RandomStream(seed: 0)) -> NDArray<S> {
+                                mode: CurriculumMode = .learned, noiseStream: RandomStream = RandomStream(seed: 0),
+                                afterStep: ((Int, NDArray<S>) -> Void)? = nil) -> NDArray<S> {
         let p = withoutGradients { layout.views(of: Tensor(meta)) }
         var stream = noiseStream
         let noise = stepNoise(p["curriculum"]!, mode: mode, noiseStream: &stream)
@@ -151,6 +153,7 @@ public struct TeachingSetup: Sendable {
             let next = innerStep([Tensor(theta, requiresGrad: true), Tensor(velocity), generatorParameters, noise[k],
                                   Tensor(scalar: lrs[k]), Tensor(scalar: moms[k])], createGraph: false)
             (theta, velocity) = (next[0].value, next[1].value)
+            afterStep?(step + 1, theta)
         }
         return theta
     }

@@ -1,4 +1,5 @@
 import Foundation
+import GTN
 import TensorCore
 
 /// Argument handling of `gtn-bench`.
@@ -9,6 +10,7 @@ enum BenchCommand {
            gtn-bench metatrain [--steps T] [--batch B] [--width W] [--meta-batch N]
                                [--iterations N] [--block B] [--evaluate-every K]
                                [--inner-lr X] [--meta-lr X] [--clip X] [--seed S]
+                               [--curriculum learned|fresh|shuffled] [--compare 1]
 
     kernels    GFLOP/s of sgemm (the machine's reference), matmul and the three
                convolution kernels at the learner's shapes (batch 128 of 1x28x28:
@@ -22,7 +24,9 @@ enum BenchCommand {
                seconds per meta-iteration, GFLOP/s of the matrix products as a
                share of the run, peak memory, validation accuracy every K
                iterations. Defaults: the small configuration (T 16, batch 64,
-               width 0.25, meta batch 128, block 4), 20 iterations.
+               width 0.25, meta batch 128, block 4), 20 iterations. --compare 1
+               then prints test accuracy after each inner step (5 fresh learners)
+               next to the real-data control (learning rate chosen on validation).
 
     OPENBLAS_NUM_THREADS sets the thread count; OPENBLAS_CORETYPE the kernel family.
     """
@@ -30,8 +34,18 @@ enum BenchCommand {
     static func run(_ args: [String]) -> Int32 {
         guard let command = args.first else { print(usage); return 2 }
         var values: [String: Double] = [:]
+        var curriculum = CurriculumMode.learned
         var i = 1
         while i < args.count {
+            if args[i] == "--curriculum", i + 1 < args.count {
+                guard let mode = CurriculumMode(rawValue: args[i + 1]) else {
+                    FileHandle.standardError.write("gtn-bench: --curriculum takes learned, fresh or shuffled\n".data(using: .utf8)!)
+                    return 2
+                }
+                curriculum = mode
+                i += 2
+                continue
+            }
             let flag = args[i]
             guard flag.hasPrefix("--"), i + 1 < args.count, let value = Double(args[i + 1]) else {
                 FileHandle.standardError.write("gtn-bench: expected '--flag NUMBER', got '\(flag)'\n\(usage)\n".data(using: .utf8)!)
@@ -64,6 +78,8 @@ enum BenchCommand {
             o.innerLearningRate = values["inner-lr"] ?? o.innerLearningRate
             o.metaLearningRate = values["meta-lr"] ?? o.metaLearningRate
             o.clipNorm = values["clip"]
+            o.curriculum = curriculum
+            o.compare = (options["compare"] ?? 0) != 0
             o.seed = UInt64(options["seed"] ?? Int(o.seed))
             do {
                 try MetaTrainingBenchmark.run(o)
