@@ -91,7 +91,7 @@ let package = Package(
         .testTarget(name: "QueueTests", dependencies: ["Queue", "QueueTestSupport", "JSONText"]),
         /// Arguments, pipeline files, stage runner; end-to-end runs of the built executables.
         /// End-to-end runs of the stage executables.
-        .testTarget(name: "StagesTests", dependencies: ["QueueTestSupport", "Checksums", "fetch-data", "meta-train-generator"]),
+        .testTarget(name: "StagesTests", dependencies: ["Queue", "QueueTestSupport", "Checksums", "fetch-data", "meta-train-generator"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Queue", "QueueTestSupport", "Checksums"]),
 
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),

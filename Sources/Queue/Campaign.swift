@@ -201,9 +201,13 @@ public final class Campaign {
     // MARK: Metrics and events
 
     /// Records one metric value (e.g. stage "meta-train-generator", step 120, "meta_loss").
+    /// A metric has one value per (stage, name, step): recording it again
+    /// replaces it, so a stage that resumes and repeats steps leaves no duplicates.
     public func recordMetric(stage: String, step: Int, name: String, value: Double) throws {
-        try database.run("INSERT INTO metrics (stage, step, name, value, recorded_at) VALUES (?, ?, ?, ?, ?)",
-                         [.text(stage), .int(step), .text(name), .real(value), .real(clock.now())])
+        try database.run("""
+            INSERT INTO metrics (stage, step, name, value, recorded_at) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (stage, name, step) DO UPDATE SET value = excluded.value, recorded_at = excluded.recorded_at
+            """, [.text(stage), .int(step), .text(name), .real(value), .real(clock.now())])
     }
 
     /// Recorded values of metric `name` of `stage`, by step.

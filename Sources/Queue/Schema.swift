@@ -90,7 +90,7 @@ enum Schema {
             value REAL NOT NULL,
             recorded_at REAL NOT NULL
         );
-        CREATE INDEX metrics_by_name ON metrics (stage, name, step);
+        CREATE UNIQUE INDEX metrics_by_name ON metrics (stage, name, step);
         CREATE TABLE events (
             id INTEGER PRIMARY KEY,
             recorded_at REAL NOT NULL,

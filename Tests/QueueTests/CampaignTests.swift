@@ -74,6 +74,9 @@ import Testing
         try campaign.recordMetric(stage: "meta-train-generator", step: 2, name: "loss", value: 0.5)
         try campaign.recordMetric(stage: "meta-train-generator", step: 1, name: "loss", value: 0.9)
         #expect(try campaign.metrics(stage: "meta-train-generator", name: "loss").map(\.value) == [0.9, 0.5])
+        // A resumed stage repeats steps: the metric is replaced, not duplicated.
+        try campaign.recordMetric(stage: "meta-train-generator", step: 2, name: "loss", value: 0.4)
+        #expect(try campaign.metrics(stage: "meta-train-generator", name: "loss").map(\.value) == [0.9, 0.4])
         try campaign.recordEvent(stage: "report", kind: "checkpoint", message: "saved")
         #expect(try campaign.events().map(\.kind) == ["created", "checkpoint"])
     }

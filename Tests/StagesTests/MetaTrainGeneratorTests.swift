@@ -1,4 +1,5 @@
 import Foundation
+import Queue
 import QueueTestSupport
 import Testing
 
@@ -86,6 +87,10 @@ import Testing
             let finish = try runProduct("meta-train-generator", campaign.arguments(run), in: campaign.directory, timeout: 300)
             #expect(finish.termination == .exited(0), "\(run) final run: \(finish.stderr)")
             #expect(try campaign.generator(run) == expected, "resumed after \(run): generator differs")
+            // Repeated meta-iterations replace their metrics: one meta_loss per iteration.
+            let losses = try Queue.Campaign.open(path: campaign.directory.file("\(run).sqlite"), create: false)
+                .metrics(stage: "meta-train-generator", name: "meta_loss")
+            #expect(losses.map(\.step) == Array(0..<60), "\(run): meta_loss steps \(losses.map(\.step))")
         }
     }
 }
