@@ -13,23 +13,23 @@ import Queue
 /// `meta_training` sections ties a checkpoint to the configuration that made it.
 enum Checkpoint {
     /// SHA-256 of the canonical JSON of the settings a checkpoint depends on.
-    static func fingerprint(_ context: StageContext) throws -> String {
-        SHA256.hash(try settings(context))
+    static func fingerprint(_ context: StageContext) -> String {
+        SHA256.hash(settings(context))
     }
 
     /// `{"campaign":…,"data":…,"meta_training":…}` as canonical JSON (the
     /// `meta_training` section as written, or `{}` when defaulted).
-    static func settings(_ context: StageContext) throws -> String {
+    static func settings(_ context: StageContext) -> String {
         guard case .object(let members) = context.pipeline.document else { return "{}" }
         let wanted = ["campaign", "data", "meta_training"]
         return JSONValue.object(wanted.map { key in (key, members.first { $0.key == key }?.value ?? .object([])) }).canonicalText
     }
 
     /// Metadata of the stage's artifacts.
-    static func metadata(_ context: StageContext, iteration: Int) throws -> [String: String] {
+    static func metadata(_ context: StageContext, iteration: Int) -> [String: String] {
         ["stage": "meta-train-generator", "campaign": context.pipeline.campaign.name,
          "campaign_seed": String(context.pipeline.campaign.seed), "meta_iterations": String(iteration),
-         "settings": try settings(context), "settings_sha256": try fingerprint(context)]
+         "settings": settings(context), "settings_sha256": fingerprint(context)]
     }
 
     static func save(_ state: MetaTrainingState, fingerprint: String, to url: URL) throws {

@@ -26,13 +26,7 @@ struct DataSplits {
         let files = FetchData.splitFiles(context)
         guard files.allSatisfy({ FileManager.default.fileExists(atPath: $0.path) }) else { return nil }
         let archives = try files.map(ArtifactFile.read)
-        let sets = try zip(files, archives).map { url, archive -> LabelledImages in
-            guard let shape = archive.tensor(named: "images")?.shape, shape.count == 4 else {
-                throw ArtifactError.missingTensor(path: url.path, name: "images", available: archive.tensors.map(\.name))
-            }
-            return LabelledImages(images: NDArray(shape: shape, data: try archive.values("images", as: Float.self)),
-                                  labels: try archive.values("labels", as: Int64.self).map(Int.init))
-        }
+        let sets = try zip(files, archives).map { try labelledImages($1, from: $0) }
         guard let classes = archives[0].metadata["class_count"].flatMap(Int.init) else {
             throw ArtifactError.damaged(path: files[0].path, reason: "metadata has no class_count")
         }
@@ -42,4 +36,20 @@ struct DataSplits {
                           mean: try archives[0].values("normalization.mean", as: Float.self),
                           std: try archives[0].values("normalization.std", as: Float.self))
     }
+}
+
+/// The `images` [N, C, H, W] and `labels` of a dataset split artifact (read
+/// from `url` into `archive`).
+public func labelledImages(_ archive: TensorArchive, from url: URL) throws -> LabelledImages {
+    guard let shape = archive.tensor(named: "images")?.shape, shape.count == 4 else {
+        throw ArtifactError.missingTensor(path: url.path, name: "images", available: archive.tensors.map(\.name))
+    }
+    return LabelledImages(images: NDArray(shape: shape, data: try archive.values("images", as: Float.self)),
+                          labels: try archive.values("labels", as: Int64.self).map(Int.init))
+}
+
+/// A seed for `purpose` derived from the campaign seed (never from the worker or clock).
+func stageSeed(_ context: StageContext, _ purpose: String) -> UInt64 {
+    var stream = RandomStream(seed: UInt64(truncatingIfNeeded: context.pipeline.campaign.seed)).derived(purpose)
+    return stream.nextUInt64()
 }

@@ -41,11 +41,9 @@ public enum FetchData {
     static func run(_ context: StageContext) throws -> StageResult {
         let data = context.pipeline.data
         let source = try DatasetSource(dataset: data.dataset, location: data.source, checksums: data.sha256 ?? [:])
-        let campaignSeed = UInt64(truncatingIfNeeded: context.pipeline.campaign.seed)
-        var seedStream = RandomStream(seed: campaignSeed).derived("fetch-data/split")
         context.say("reading \(data.dataset.rawValue) from \(data.source)")
         let prepared = try DatasetPreparation.prepare(
-            source: source, seed: seedStream.nextUInt64(), trainCount: data.trainCount,
+            source: source, seed: stageSeed(context, "fetch-data/split"), trainCount: data.trainCount,
             validationCount: data.validationCount, into: directory(context),
             metadata: ["stage": "fetch-data", "campaign": context.pipeline.campaign.name,
                        "campaign_seed": String(context.pipeline.campaign.seed)])

@@ -55,9 +55,7 @@ public enum MetaTrainGenerator {
         config.finalLearningRateFraction = m.finalLearningRateFraction
         config.gradientClipNorm = m.gradientClipNorm > 0 ? m.gradientClipNorm : nil
         config.curriculum = m.curriculum
-        let seed = RandomStream(seed: UInt64(truncatingIfNeeded: context.pipeline.campaign.seed)).derived("meta-train-generator")
-        var seedStream = seed
-        return MetaTrainer(setup: setup, config: config, seed: seedStream.nextUInt64())
+        return MetaTrainer(setup: setup, config: config, seed: stageSeed(context, "meta-train-generator"))
     }
 
     static func run(_ context: StageContext) throws -> StageResult {
@@ -66,7 +64,7 @@ public enum MetaTrainGenerator {
         }
         let trainer = trainer(context, data: data)
         let m = context.pipeline.metaTraining
-        let fingerprint = try Checkpoint.fingerprint(context)
+        let fingerprint = Checkpoint.fingerprint(context)
         let checkpointURL = directory(context).appendingPathComponent(checkpointName)
         var state = try Checkpoint.load(checkpointURL, fingerprint: fingerprint, metaCount: trainer.setup.layout.count)
             ?? trainer.initialState()
@@ -119,7 +117,7 @@ public enum MetaTrainGenerator {
                 tensors.append(StoredTensor(name: entry.name, shape: entry.shape, values: values))
             }
         }
-        let metadata = try Checkpoint.metadata(context, iteration: state.iteration)
+        let metadata = Checkpoint.metadata(context, iteration: state.iteration)
         try FileManager.default.createDirectory(at: directory(context), withIntermediateDirectories: true)
         try ArtifactFile.write(TensorArchive(tensors: tensors, metadata: metadata), to: generatorFile(context))
 

@@ -1,6 +1,7 @@
 import Artifacts
 import Foundation
 import GTN
+import Stages
 import TensorCore
 
 /// Meta-training on Fashion-MNIST (Debian's package): seconds per
@@ -16,15 +17,7 @@ enum MetaTrainingBenchmark {
         var compare = false
     }
 
-    static func loadSplit(_ url: URL) throws -> LabelledImages {
-        let archive = try ArtifactFile.read(url)
-        guard let shape = archive.tensor(named: "images")?.shape else {
-            throw ArtifactError.missingTensor(path: url.path, name: "images", available: archive.tensors.map(\.name))
-        }
-        let images = try archive.values("images", as: Float.self)
-        let labels = try archive.values("labels", as: Int64.self).map(Int.init)
-        return LabelledImages(images: NDArray(shape: shape, data: images), labels: labels)
-    }
+    static func loadSplit(_ url: URL) throws -> LabelledImages { try labelledImages(ArtifactFile.read(url), from: url) }
 
     static func run(_ o: Options) throws {
         let dataDirectory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("gtn-bench-fashion-mnist")
