@@ -38,18 +38,3 @@ struct DataSplits {
     }
 }
 
-/// The `images` [N, C, H, W] and `labels` of a dataset split artifact (read
-/// from `url` into `archive`).
-public func labelledImages(_ archive: TensorArchive, from url: URL) throws -> LabelledImages {
-    guard let shape = archive.tensor(named: "images")?.shape, shape.count == 4 else {
-        throw ArtifactError.missingTensor(path: url.path, name: "images", available: archive.tensors.map(\.name))
-    }
-    return LabelledImages(images: NDArray(shape: shape, data: try archive.values("images", as: Float.self)),
-                          labels: try archive.values("labels", as: Int64.self).map(Int.init))
-}
-
-/// A seed for `purpose` derived from the campaign seed (never from the worker or clock).
-func stageSeed(_ context: StageContext, _ purpose: String) -> UInt64 {
-    var stream = RandomStream(seed: UInt64(truncatingIfNeeded: context.pipeline.campaign.seed)).derived(purpose)
-    return stream.nextUInt64()
-}

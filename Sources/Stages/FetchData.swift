@@ -27,15 +27,7 @@ public enum FetchData {
     }
 
     static func plan(_ context: StageContext) throws -> StagePlan {
-        let missing = splitFiles(context).filter { !FileManager.default.fileExists(atPath: $0.path) }.map(\.lastPathComponent)
-        switch try Stage.planFromStatus(context) {
-        case .skip(let reason) where missing.isEmpty:
-            return .skip(reason: "\(reason); train, validation and test artifacts present")
-        case .skip:
-            return .run(reason: "recorded done, but \(missing.joined(separator: ", ")) missing from \(directory(context).path)")
-        case .run(let reason):
-            return .run(reason: reason)
-        }
+        try planFromStatus(context, outputs: splitFiles(context), present: "train, validation and test artifacts present")
     }
 
     static func run(_ context: StageContext) throws -> StageResult {

@@ -31,14 +31,7 @@ public enum MetaTrainGenerator {
     public static func generatorFile(_ context: StageContext) -> URL { directory(context).appendingPathComponent(generatorName) }
 
     static func plan(_ context: StageContext) throws -> StagePlan {
-        switch try Stage.planFromStatus(context) {
-        case .skip(let reason) where FileManager.default.fileExists(atPath: generatorFile(context).path):
-            return .skip(reason: "\(reason); generator artifact present")
-        case .skip:
-            return .run(reason: "recorded done, but \(generatorFile(context).path) is missing")
-        case .run(let reason):
-            return .run(reason: reason)
-        }
+        try planFromStatus(context, outputs: [generatorFile(context)], present: "generator artifact present")
     }
 
     /// The teaching setup and trainer the pipeline describes, for this data.
@@ -106,7 +99,6 @@ public enum MetaTrainGenerator {
         let meta = NDArray(shape: [state.meta.count], data: state.meta)
         var tensors: [StoredTensor] = []
         for entry in setup.layout.entries {
-            let values = Array(state.meta[entry.offset..<(entry.offset + entry.count)])
             if entry.name == "generator" {
                 for part in setup.generator.layout.entries {
                     let start = entry.offset + part.offset
@@ -114,7 +106,8 @@ public enum MetaTrainGenerator {
                                                 values: Array(state.meta[start..<(start + part.count)])))
                 }
             } else {
-                tensors.append(StoredTensor(name: entry.name, shape: entry.shape, values: values))
+                tensors.append(StoredTensor(name: entry.name, shape: entry.shape,
+                                            values: Array(state.meta[entry.offset..<(entry.offset + entry.count)])))
             }
         }
         let metadata = Checkpoint.metadata(context, iteration: state.iteration)

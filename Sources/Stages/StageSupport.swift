@@ -1,0 +1,38 @@
+import Artifacts
+import Foundation
+import GTN
+import Pipeline
+import TensorCore
+
+// Helpers every stage uses.
+
+/// The `images` [N, C, H, W] and `labels` of a dataset split artifact (read
+/// from `url` into `archive`).
+public func labelledImages(_ archive: TensorArchive, from url: URL) throws -> LabelledImages {
+    guard let shape = archive.tensor(named: "images")?.shape, shape.count == 4 else {
+        throw ArtifactError.missingTensor(path: url.path, name: "images", available: archive.tensors.map(\.name))
+    }
+    return LabelledImages(images: NDArray(shape: shape, data: try archive.values("images", as: Float.self)),
+                          labels: try archive.values("labels", as: Int64.self).map(Int.init))
+}
+
+/// A seed for `purpose` derived from the campaign seed (never from the worker or clock).
+func stageSeed(_ context: StageContext, _ purpose: String) -> UInt64 {
+    var stream = RandomStream(seed: UInt64(truncatingIfNeeded: context.pipeline.campaign.seed)).derived(purpose)
+    return stream.nextUInt64()
+}
+
+/// The plan of a stage whose work is done when it is recorded done and all of
+/// `outputs` exist: skip then (adding `present` to the reason), run otherwise,
+/// naming the missing outputs.
+func planFromStatus(_ context: StageContext, outputs: [URL], present: String) throws -> StagePlan {
+    let missing = outputs.filter { !FileManager.default.fileExists(atPath: $0.path) }
+    switch try Stage.planFromStatus(context) {
+    case .skip(let reason) where missing.isEmpty:
+        return .skip(reason: "\(reason); \(present)")
+    case .skip:
+        return .run(reason: "recorded done, but \(missing.map(\.path).joined(separator: ", ")) missing")
+    case .run(let reason):
+        return .run(reason: reason)
+    }
+}
