@@ -1,0 +1,88 @@
+# shellcheck shell=bash disable=SC2034  # sets variables for the scripts that source it
+# Shared by the Slurm batch scripts (scripts/slurm/) and the cron tick
+# (scripts/cron/tick.sh); sourced, never run. Defines:
+#   GTN_STAGES                     the six stages in pipeline order
+#   gtn_campaign_init BIN PIPELINE [STAGE OPTIONS...]
+#                                  checks the pipeline and creates (or checks) the
+#                                  campaign database with `campaign init`; sets
+#                                  GTN_CAMPAIGN, GTN_DB and GTN_ARTIFACTS
+#   gtn_run COMMAND...             runs COMMAND in the background, forwarding stop
+#                                  signals to it, and returns its exit status
+#   gtn_wait_all PID...            waits for background PIDs, forwarding stop
+#                                  signals to them; returns the worst status
+
+GTN_STAGES=(fetch-data meta-train-generator propose-architectures gtn-evaluate real-evaluate report)
+
+# The campaign's name, database and artifacts directory, as `campaign init`
+# reports them ("campaign NAME: database PATH, artifacts DIR, journal MODE").
+# Of the stage options only those `campaign init` understands are passed on;
+# --artifacts (which init does not take) overrides the reported directory.
+gtn_campaign_init() {
+    local bin=$1 pipeline=$2
+    shift 2
+    local init_args=() artifacts="" line
+    while [ $# -gt 0 ]; do
+        case $1 in
+            --db|--journal|--campaign) init_args+=("$1" "${2-}"); shift ;;
+            --db=*|--journal=*|--campaign=*|--force) init_args+=("$1") ;;
+            --artifacts) artifacts=${2-}; shift ;;
+            --artifacts=*) artifacts=${1#--artifacts=} ;;
+        esac
+        shift
+    done
+    line=$("$bin/campaign" init --pipeline "$pipeline" "${init_args[@]}") || return
+    if [[ ! $line =~ ^campaign\ ([^:]+):\ database\ (.*),\ artifacts\ (.*),\ journal\ [a-z]+$ ]]; then
+        echo "unexpected output from \`campaign init\`: $line" >&2
+        return 1
+    fi
+    GTN_CAMPAIGN=${BASH_REMATCH[1]}
+    GTN_DB=${BASH_REMATCH[2]}
+    GTN_ARTIFACTS=${artifacts:-${BASH_REMATCH[3]}}
+}
+
+# A stage checkpoints and exits 75 on any of these; a batch system sends
+# them to the shell (Slurm's --signal=B:USR1@120 only to the shell), so the
+# shell passes them on instead of dying and leaving the stage to be killed.
+gtn_forward_signals() {
+    local signal
+    for signal in TERM INT HUP USR1 USR2; do
+        # shellcheck disable=SC2064  # expand the PIDs now
+        trap "kill -s $signal $* 2>/dev/null" "$signal"
+    done
+}
+
+# `wait PID` returns early (status > 128) when a trapped signal arrives; wait
+# again until the process has really ended. A second wait that finds the
+# process already collected (127) means the first status was its own.
+gtn_wait() {
+    local pid=$1 status=0 again
+    wait "$pid" || status=$?
+    while [ "$status" -gt 128 ]; do
+        again=0
+        wait "$pid" 2>/dev/null || again=$?
+        [ "$again" -eq 127 ] && break
+        status=$again
+    done
+    return "$status"
+}
+
+# Waits for every PID, forwarding stop signals to all of them meanwhile, and
+# returns the worst status: a failure before 75 (progress saved) before 0.
+gtn_wait_all() {
+    local pid status worst=0
+    gtn_forward_signals "$@"
+    for pid in "$@"; do
+        status=0
+        gtn_wait "$pid" || status=$?
+        if [ "$worst" -eq 0 ] || [ "$worst" -eq 75 ]; then
+            [ "$status" -eq 0 ] || worst=$status
+        fi
+    done
+    trap - TERM INT HUP USR1 USR2
+    return "$worst"
+}
+
+gtn_run() {
+    "$@" &
+    gtn_wait_all "$!"
+}
