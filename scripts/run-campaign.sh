@@ -8,7 +8,7 @@
 #
 #   scripts/run-campaign.sh [PIPELINE]     default: pipelines/default.json
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 pipeline="${1:-pipelines/default.json}"
 case "$pipeline" in -h|--help) sed -n '2,9p' "$0"; exit 0 ;; esac
 if [ ! -f "$pipeline" ]; then
