@@ -20,6 +20,8 @@ pipeline=$root/${GTN_TEST_PIPELINE:-pipelines/tiny.json}
 case ${GTN_TEST_PIPELINE:-} in /*) pipeline=$GTN_TEST_PIPELINE ;; esac
 bin=${GTN_NAS_BIN:-$root/.build/release}
 budget=${GTN_TEST_TICK_BUDGET:-15}
+# shellcheck source=scripts/tests/campaign-db.sh
+source scripts/tests/campaign-db.sh
 
 say() { echo "cron-test: $*"; }
 fail() { echo "cron-test: FAIL: $*" >&2; exit 1; }
@@ -37,14 +39,7 @@ finish() {
 }
 trap finish EXIT
 
-query() {
-    python3 - "$db" "$1" <<'EOF'
-import sqlite3, sys
-connection = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True, timeout=60)
-for row in connection.execute(sys.argv[2]):
-    print("\t".join("" if value is None else str(value) for value in row))
-EOF
-}
+query() { db_query "$db" "$1"; }
 tick() { scripts/cron/tick.sh "$pipeline" --budget "$1" --workers 2 -- --db "$db" --artifacts "$artifacts"; }
 
 say "1. two ticks at once"
@@ -86,7 +81,7 @@ done
 grep -q "campaign .* complete" "$work/tick-$ticks.log" || fail "the last tick did not say the campaign is complete"
 [ "$stopped_early" -ge 1 ] || fail "no tick stopped at its budget; the budget test needs a smaller --budget"
 
-architectures=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["search"]["architectures"])' "$pipeline")
+architectures=$(pipeline_field "$pipeline" search architectures)
 jobs=$(query "SELECT count(*), sum(state = 'done') FROM jobs WHERE stage = 'gtn-evaluate'")
 [ "$jobs" = "$architectures	$architectures" ] || fail "gtn-evaluate jobs (count, done): $jobs; expected $architectures each"
 twice=$(query "SELECT a.job_id FROM job_attempts a JOIN jobs j ON a.job_id = j.id WHERE j.stage = 'gtn-evaluate'

@@ -25,6 +25,8 @@ cd "$(dirname "$0")/../.."
 root=$PWD
 # shellcheck source=scripts/tests/single-node-slurm.sh
 source scripts/tests/single-node-slurm.sh
+# shellcheck source=scripts/tests/campaign-db.sh
+source scripts/tests/campaign-db.sh
 
 say() { echo "slurm-test: $*"; }
 fail() { echo "slurm-test: FAIL: $*" >&2; exit 1; }
@@ -75,15 +77,7 @@ finish() {
 }
 trap finish EXIT
 
-# query SQL: the rows of the campaign database, tab-separated.
-query() {
-    python3 - "$db" "$1" <<'EOF'
-import sqlite3, sys
-connection = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True, timeout=60)
-for row in connection.execute(sys.argv[2]):
-    print("\t".join("" if value is None else str(value) for value in row))
-EOF
-}
+query() { db_query "$db" "$1"; }
 
 # until_true SECONDS WHAT COMMAND...: polls COMMAND every second.
 until_true() {
@@ -101,8 +95,8 @@ field() { sl scontrol show job -o "$1" | grep -o "\b$2=[^ ]*" | cut -d= -f2; }
 slurm_install
 slurm_cluster_start "$work/cluster"
 
-campaign=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["campaign"]["name"])' "$pipeline")
-architectures=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["search"]["architectures"])' "$pipeline")
+campaign=$(pipeline_field "$pipeline" campaign name)
+architectures=$(pipeline_field "$pipeline" search architectures)
 submit() {
     sl scripts/slurm/submit-campaign.sh "$pipeline" --workers 2 --cpus-per-task=1 --mem=100M --time=30 \
         -- --db "$db" --artifacts "$artifacts"
@@ -113,14 +107,9 @@ submit
 array=$(sl squeue --noheader --name="$campaign.gtn-evaluate" --format=%F | sort -u)
 [[ $array =~ ^[0-9]+$ ]] || fail "expected one gtn-evaluate array in the queue, found '$array'"
 
-both_hold_a_job() {
-    local owners
-    owners=$(query "SELECT owner FROM jobs WHERE stage = 'gtn-evaluate' AND state = 'running' ORDER BY owner" 2>/dev/null |
-             paste -sd' ' -) || return 1
-    [ "$owners" = "slurm-$array-1 slurm-$array-2" ]
-}
 say "waiting for both gtn-evaluate tasks of array $array to hold a job"
-until_true 900 "both gtn-evaluate tasks to hold a job" both_hold_a_job
+db_wait_for "$db" 900 "SELECT owner FROM jobs WHERE stage = 'gtn-evaluate' AND state = 'running' ORDER BY owner" \
+    "slurm-$array-1 slurm-$array-2" || fail "timed out after 900 s waiting for both gtn-evaluate tasks to hold a job"
 say "USR1 to task ${array}_1's batch shell (time-limit warning), scancel task ${array}_2"
 sl scancel --batch --signal=USR1 "${array}_1"
 sl scancel "${array}_2"
