@@ -64,7 +64,8 @@ let package = Package(
 
         /// The six stages as library code: plans, runs, and the glue between
         /// the job table, artifacts and the GTN library.
-        .target(name: "Stages", dependencies: ["Pipeline", "Queue", "Artifacts", "Checksums", "JSONText", "GTN", "NN", "TensorCore"]),
+        .target(name: "Stages", dependencies: ["Pipeline", "Queue", "Artifacts", "Checksums", "JSONText", "GTN", "NN", "TensorCore",
+                                              "Report"]),
 
         // MARK: - Executables
 
@@ -72,6 +73,14 @@ let package = Package(
         .executableTarget(name: "fetch-data", dependencies: ["Stages", "Pipeline"]),
         /// `meta-train-generator`: meta-learn the generator, curriculum and inner learning rates.
         .executableTarget(name: "meta-train-generator", dependencies: ["Stages", "Pipeline"]),
+        /// `propose-architectures`: sample the search space, one gtn-evaluate job per architecture.
+        .executableTarget(name: "propose-architectures", dependencies: ["Stages", "Pipeline"]),
+        /// `gtn-evaluate`: job worker scoring architectures on the generator's synthetic data.
+        .executableTarget(name: "gtn-evaluate", dependencies: ["Stages", "Pipeline"]),
+        /// `real-evaluate`: job worker training the selected architectures on real data.
+        .executableTarget(name: "real-evaluate", dependencies: ["Stages", "Pipeline"]),
+        /// `report`: the campaign report (report.md + images) and the rank-correlation check.
+        .executableTarget(name: "report", dependencies: ["Stages", "Pipeline"]),
 
         /// `campaign`: init, status, retry-dead, release-expired.
         .executableTarget(name: "campaign", dependencies: ["Pipeline"]),
@@ -89,9 +98,10 @@ let package = Package(
         .target(name: "QueueTestSupport", dependencies: ["Queue"], path: "Tests/QueueTestSupport"),
         /// SQLite layer, migrations, job state machine, leases (fake clock).
         .testTarget(name: "QueueTests", dependencies: ["Queue", "QueueTestSupport", "JSONText"]),
-        /// Arguments, pipeline files, stage runner; end-to-end runs of the built executables.
         /// End-to-end runs of the stage executables.
-        .testTarget(name: "StagesTests", dependencies: ["Queue", "QueueTestSupport", "Checksums", "fetch-data", "meta-train-generator"]),
+        .testTarget(name: "StagesTests", dependencies: ["Queue", "QueueTestSupport", "Checksums", "fetch-data", "meta-train-generator",
+                                                        "propose-architectures", "gtn-evaluate", "real-evaluate", "report"]),
+        /// Arguments, pipeline files, stage runner; end-to-end runs of the built executables.
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Queue", "QueueTestSupport", "Checksums"]),
 
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),

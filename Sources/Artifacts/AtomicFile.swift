@@ -37,6 +37,11 @@ public enum AtomicFile {
         try directoryHandle.close()
     }
 
+    /// Writes `bytes` to `url` atomically (a report, an image).
+    public static func write(_ bytes: [UInt8], to url: URL) throws {
+        try write(to: url) { file in try bytes.withUnsafeBytes { try file.write($0) } }
+    }
+
     /// Whether `name` is the temporary name of an unfinished atomic write.
     public static func isTemporaryName(_ name: String) -> Bool {
         name.hasPrefix(".") && name.contains(".tmp-")

@@ -158,7 +158,7 @@ public struct MetaTrainer: Sendable {
         let initial: NDArray<Float> = setup.learner.initialParameters(&rng)
         let trained = setup.trainLearner(meta: NDArray(shape: [state.meta.count], data: state.meta),
                                          learnerInitial: initial, steps: steps, mode: config.curriculum,
-                                         noiseStream: stream(iteration: state.iteration, "evaluation-noise/\(learnerIndex)"))
+                                         noiseStream: stream(iteration: state.iteration, "evaluation-noise/\(learnerIndex)")) { _, _ in }
         return accuracy(of: setup.learner, parameters: trained, images: evaluation.images, labels: evaluation.labels)
     }
 }

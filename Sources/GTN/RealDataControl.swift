@@ -23,26 +23,13 @@ public struct RealDataControl: Sendable {
         self.learningRateGrid = learningRateGrid
     }
 
-    /// Trains from `initial` on random batches of `train` (drawn from `stream`);
-    /// `afterStep(k, θ)` sees the parameters after every step k = 1…steps.
+    /// Trains from `initial` on random batches of `train` (drawn from `stream`)
+    /// at a constant `learningRate`; `afterStep(k, θ)` sees the parameters
+    /// after every step k = 1…steps.
     public func train(initial: NDArray<Float>, on train: LabelledImages, learningRate: Double, stream: RandomStream,
-                      afterStep: ((Int, NDArray<Float>) -> Void)? = nil) -> NDArray<Float> {
-        var batches = stream
-        var theta = initial
-        var velocity = NDArray<Float>(zeros: initial.shape)
-        for step in 1...steps {
-            let real = train.subset((0..<batch).map { _ in batches.nextInt(below: train.count) })
-            let leaf = Tensor(theta, requiresGrad: true)
-            let loss = crossEntropy(logits: learner.logits(leaf, Tensor(real.images)), labels: real.labels)
-            let gradient = gradients(of: loss, wrt: [leaf])[0]
-            let next = withoutGradients {
-                sgdMomentumStep(parameters: Tensor(theta), velocity: Tensor(velocity), gradient: gradient,
-                                learningRate: Tensor(scalar: Float(learningRate)), momentum: Tensor(scalar: Float(momentum)))
-            }
-            (theta, velocity) = (next.parameters.value, next.velocity.value)
-            afterStep?(step, theta)
-        }
-        return theta
+                      afterStep: (Int, NDArray<Float>) throws -> Void) rethrows -> NDArray<Float> {
+        try trainOnRealData(learner, initial: initial, on: train, steps: steps, batch: batch, momentum: momentum,
+                            learningRate: { _ in learningRate }, stream: stream, afterStep: afterStep)
     }
 
     /// The grid's learning rate with the best mean validation accuracy over
@@ -53,7 +40,7 @@ public struct RealDataControl: Sendable {
             let accuracies = (0..<learners).map { i -> Double in
                 var initRNG = stream.derived("init/\(i)")
                 let theta = self.train(initial: learner.initialParameters(&initRNG), on: train, learningRate: lr,
-                                       stream: stream.derived("batches/\(i)"))
+                                       stream: stream.derived("batches/\(i)")) { _, _ in }
                 return accuracy(of: learner, parameters: theta, images: validation.images, labels: validation.labels)
             }
             return (lr, accuracies.reduce(0, +) / Double(learners))
@@ -61,4 +48,30 @@ public struct RealDataControl: Sendable {
         let best = scored.max { $0.1 < $1.1 }!
         return (best.0, best.1)
     }
+}
+
+/// Trains `learner` from `initial` [parameterCount] for `steps` steps of SGD
+/// with momentum on batches of `batch` images drawn with replacement from
+/// `train` (indices from `stream`); `learningRate(k)` is the rate of step
+/// k = 1…steps, and `afterStep(k, θ)` sees the parameters after step k.
+public func trainOnRealData(_ learner: any LearnerModel, initial: NDArray<Float>, on train: LabelledImages, steps: Int,
+                            batch: Int, momentum: Double, learningRate: (Int) -> Double, stream: RandomStream,
+                            afterStep: (Int, NDArray<Float>) throws -> Void) rethrows -> NDArray<Float> {
+    require(steps >= 1 && batch >= 1, "trainOnRealData: steps \(steps) and batch \(batch) must be at least 1")
+    var batches = stream
+    var theta = initial
+    var velocity = NDArray<Float>(zeros: initial.shape)
+    for step in 1...steps {
+        let real = train.subset((0..<batch).map { _ in batches.nextInt(below: train.count) })
+        let leaf = Tensor(theta, requiresGrad: true)
+        let loss = crossEntropy(logits: learner.logits(leaf, Tensor(real.images)), labels: real.labels)
+        let gradient = gradients(of: loss, wrt: [leaf])[0]
+        let next = withoutGradients {
+            sgdMomentumStep(parameters: Tensor(theta), velocity: Tensor(velocity), gradient: gradient,
+                            learningRate: Tensor(scalar: Float(learningRate(step))), momentum: Tensor(scalar: Float(momentum)))
+        }
+        (theta, velocity) = (next.parameters.value, next.velocity.value)
+        try afterStep(step, theta)
+    }
+    return theta
 }

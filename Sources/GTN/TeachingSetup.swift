@@ -58,6 +58,14 @@ public struct TeachingSetup: Sendable {
         return NDArray(shape: [layout.count], data: g.data + c.data + lr + m)
     }
 
+    /// The same generator, curriculum and inner optimiser teaching `learner`
+    /// instead (the meta-parameter layout does not depend on the learner).
+    public func replacingLearner(_ learner: any LearnerModel) -> TeachingSetup {
+        TeachingSetup(generator: generator, learner: learner, innerSteps: innerSteps, batch: batch,
+                      recomputeBlock: recomputeBlock, initialLearningRate: initialLearningRate,
+                      initialMomentum: initialMomentum)
+    }
+
     /// Labels of every generated batch.
     public var labels: [Int] { generator.labels(batch: batch) }
 
@@ -140,7 +148,7 @@ public struct TeachingSetup: Sendable {
     /// `afterStep(k, θ)` sees the parameters after every step k = 1…steps.
     public func trainLearner<S>(meta: NDArray<S>, learnerInitial: NDArray<S>, steps: Int? = nil,
                                 mode: CurriculumMode = .learned, noiseStream: RandomStream = RandomStream(seed: 0),
-                                afterStep: ((Int, NDArray<S>) -> Void)? = nil) -> NDArray<S> {
+                                afterStep: (Int, NDArray<S>) throws -> Void) rethrows -> NDArray<S> {
         let p = withoutGradients { layout.views(of: Tensor(meta)) }
         var stream = noiseStream
         let noise = stepNoise(p["curriculum"]!, mode: mode, noiseStream: &stream)
@@ -153,7 +161,7 @@ public struct TeachingSetup: Sendable {
             let next = innerStep([Tensor(theta, requiresGrad: true), Tensor(velocity), generatorParameters, noise[k],
                                   Tensor(scalar: lrs[k]), Tensor(scalar: moms[k])], createGraph: false)
             (theta, velocity) = (next[0].value, next[1].value)
-            afterStep?(step + 1, theta)
+            try afterStep(step + 1, theta)
         }
         return theta
     }

@@ -3,7 +3,7 @@ import Glibc
 #endif
 
 /// Seconds on the monotonic clock (unaffected by wall-clock changes).
-func monotonicSeconds() -> Double {
+public func monotonicSeconds() -> Double {
     var time = timespec()
     clock_gettime(CLOCK_MONOTONIC, &time)
     return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9

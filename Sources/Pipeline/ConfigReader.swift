@@ -88,6 +88,39 @@ public struct ConfigObject {
         } check: { _ in nil }
     }
 
+    /// An array of elements `convert` accepts (nil rejects an element, whose
+    /// index the error names), or `defaultValue` when absent (nil = required).
+    public mutating func array<Element>(_ key: String, default defaultValue: [Element]? = nil, element expected: String,
+                                        convert: (JSONValue) -> Element?) throws -> [Element] {
+        guard let value = value(key) else {
+            if let defaultValue { return defaultValue }
+            throw error(key, "missing required key; expected an array of \(expected)s")
+        }
+        guard case .array(let items) = value else {
+            throw error(key, "expected an array of \(expected)s, found \(ConfigObject.describe(value))")
+        }
+        return try items.enumerated().map { index, item in
+            guard let converted = convert(item) else {
+                throw error("\(key)[\(index)]", "expected \(expected), found \(ConfigObject.describe(item))")
+            }
+            return converted
+        }
+    }
+
+    /// A range written `[low, high]` of integers within `limits`.
+    public mutating func integerRange(_ key: String, within limits: ClosedRange<Int>,
+                                      default defaultValue: ClosedRange<Int>? = nil) throws -> ClosedRange<Int> {
+        let pair = try array(key, default: defaultValue.map { [$0.lowerBound, $0.upperBound] },
+                             element: "an integer in \(limits.lowerBound)...\(limits.upperBound)") { item -> Int? in
+            guard case .integer(let number) = item, limits.contains(number) else { return nil }
+            return number
+        }
+        guard pair.count == 2, pair[0] <= pair[1] else {
+            throw error(key, "expected [low, high] with low <= high, found \(pair)")
+        }
+        return pair[0]...pair[1]
+    }
+
     /// An object of strings (`{"file": "digest"}`), each checked with `validate`; nil when absent.
     public mutating func stringMap(_ key: String, validate: (String, String) -> String?) throws -> [String: String]? {
         guard let value = value(key) else { return nil }

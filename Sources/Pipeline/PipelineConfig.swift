@@ -25,6 +25,10 @@ public struct PipelineConfig: Sendable {
     public let data: DataConfig
     public let queue: QueueConfig
     public let metaTraining: MetaTrainingSection
+    public let search: SearchSection
+    public let gtnEvaluation: GTNEvaluationSection
+    public let realEvaluation: RealEvaluationSection
+    public let report: ReportSection
 
     /// Decodes `text`; errors name `origin` and the field path.
     public init(text: String, origin: String) throws {
@@ -41,6 +45,10 @@ public struct PipelineConfig: Sendable {
         data = try root.section(DataConfig.self)
         queue = try root.section(QueueConfig.self, default: QueueConfig())
         metaTraining = try root.section(MetaTrainingSection.self, default: MetaTrainingSection())
+        search = try root.section(SearchSection.self, default: SearchSection())
+        gtnEvaluation = try root.section(GTNEvaluationSection.self, default: GTNEvaluationSection())
+        realEvaluation = try root.section(RealEvaluationSection.self, default: RealEvaluationSection())
+        report = try root.section(ReportSection.self, default: ReportSection())
         try root.finish()
     }
 
@@ -58,6 +66,9 @@ public struct PipelineConfig: Sendable {
         }
         return try PipelineConfig(text: text, origin: path)
     }
+
+    /// SGD steps `gtn-evaluate` trains each architecture for (default: T).
+    public var gtnEvaluationSteps: Int { gtnEvaluation.steps ?? metaTraining.innerSteps }
 
     /// The job lease and retry policy of the `queue` section.
     public var jobPolicy: JobPolicy {

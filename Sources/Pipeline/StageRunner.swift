@@ -182,7 +182,7 @@ func defaultWorkerID() -> String {
 }
 
 /// A wall-clock time as `2026-11-23 12:00:00 UTC`.
-func timestamp(_ seconds: Double?) -> String {
+public func timestamp(_ seconds: Double?) -> String {
     guard let seconds else { return "?" }
     let formatter = DateFormatter()
     formatter.dateFormat = "yyyy-MM-dd HH:mm:ss 'UTC'"

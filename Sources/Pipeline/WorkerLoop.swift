@@ -31,6 +31,14 @@ public final class JobHandle {
     /// (or finish the unit if that is quicker).
     public var isInterrupted: Bool { StopSignals.received != nil }
 
+    /// For long work, between its steps: heartbeats, and throws
+    /// `JobInterrupted` once a stop signal arrived (the job is released and
+    /// redone from its start by the next worker).
+    public func heartbeatOrStop() throws {
+        if isInterrupted { throw JobInterrupted() }
+        try heartbeat()
+    }
+
     /// Extends the lease if a third of it has passed since the last
     /// extension; cheap to call often (e.g. every training step). Throws
     /// `LeaseLostError` when the job was taken over.
@@ -67,7 +75,11 @@ extension Stage {
     }
 }
 
-/// "12 pending, 1 lease expired from worker w3, 2 running elsewhere, 1 waiting to retry, 40 done".
+extension JobCounts {
+    /// "12 pending, 1 lease expired from worker w3, 2 running elsewhere, 1 waiting to retry, 40 done".
+    public var summary: String { describe(self) }
+}
+
 func describe(_ counts: JobCounts) -> String {
     var parts: [String] = []
     if counts[.pending] > 0 { parts.append("\(counts[.pending]) pending") }

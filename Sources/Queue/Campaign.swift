@@ -158,6 +158,16 @@ public final class Campaign {
             ?? StageRecord(name: name, status: .notStarted, startedAt: nil, finishedAt: nil, reason: "never run")
     }
 
+    /// Per stage: how many times it ran (not counting skips), how many of
+    /// those runs ended, and their summed wall-clock seconds.
+    public func stageRunTotals() throws -> [String: (runs: Int, ended: Int, seconds: Double)] {
+        let rows = try database.query("""
+            SELECT stage, count(*), count(ended_at), coalesce(sum(ended_at - started_at), 0) FROM stage_runs
+            WHERE decision = 'run' GROUP BY stage
+            """, []) { ($0.text(0), $0.int(1), $0.int(2), $0.double(3)) }
+        return Dictionary(uniqueKeysWithValues: rows.map { ($0.0, (runs: $0.1, ended: $0.2, seconds: $0.3)) })
+    }
+
     private static func stageRecord(_ row: Row) -> StageRecord {
         StageRecord(name: row.text(0), status: StageStatus(rawValue: row.text(1)) ?? .notStarted,
                     startedAt: row.optionalDouble(2), finishedAt: row.optionalDouble(3), reason: row.text(4))

@@ -34,14 +34,21 @@ public enum MetaTrainGenerator {
         try planFromStatus(context, outputs: [generatorFile(context)], present: "generator artifact present")
     }
 
-    /// The teaching setup and trainer the pipeline describes, for this data.
-    static func trainer(_ context: StageContext, data: DataSplits) -> MetaTrainer {
+    /// The teaching setup the pipeline describes, for this data (with the
+    /// standard learner that meta-training teaches).
+    static func teachingSetup(_ context: StageContext, data: DataSplits) -> TeachingSetup {
         let m = context.pipeline.metaTraining
-        let setup = TeachingSetup(
+        return TeachingSetup(
             generator: Generator(image: data.image, noiseSize: m.noiseSize, width: m.width, outputRange: data.normalisedRange),
             learner: StandardLearner(image: data.image, width: m.width),
             innerSteps: m.innerSteps, batch: m.generatorBatch, recomputeBlock: m.recomputeBlock,
             initialLearningRate: m.innerLearningRate, initialMomentum: m.innerMomentum)
+    }
+
+    /// The trainer the pipeline describes, for this data.
+    static func trainer(_ context: StageContext, data: DataSplits) -> MetaTrainer {
+        let m = context.pipeline.metaTraining
+        let setup = teachingSetup(context, data: data)
         var config = MetaTrainingConfig(iterations: m.iterations)
         config.metaBatch = m.metaBatch
         config.learningRate = m.learningRate
@@ -89,7 +96,69 @@ public enum MetaTrainGenerator {
         try save()
         try writeResults(trainer, state: state, context: context)
         progress.finish(done: state.iteration)
+        context.say("comparing the learned curriculum with fresh noise, shuffled batches and real data")
+        try recordComparison(trainer, state: state, data: data, validation: evaluation, context: context)
         return .done(summary: "\(m.iterations) meta-iterations; generator in \(generatorFile(context).path)")
+    }
+
+    /// Learners compared per variant in `recordComparison`.
+    static let comparisonLearners = 3
+
+    /// Records the test accuracy after each inner step k = 1…T (first
+    /// `evaluation_images` test images) of fresh learners trained with the
+    /// learned curriculum, with fresh noise, with shuffled batches and on real
+    /// data, as metrics `inner_step_accuracy.<variant>` (mean over
+    /// `comparisonLearners`) and `inner_step_accuracy_std.<variant>` at step k,
+    /// and the real-data control's learning rate (chosen on `validation`).
+    static func recordComparison(_ trainer: MetaTrainer, state: MetaTrainingState, data: DataSplits,
+                                 validation: LabelledImages, context: StageContext) throws {
+        let (curves, learningRate) = compareInnerSteps(
+            trainer.setup, meta: NDArray(shape: [state.meta.count], data: state.meta), train: data.train,
+            validation: validation, evaluation: leading(context.pipeline.metaTraining.evaluationImages, of: data.test),
+            learners: comparisonLearners, stream: RandomStream(seed: stageSeed(context, "meta-train-generator/comparison")))
+        for curve in curves {
+            for (k, (mean, deviation)) in zip(curve.mean, curve.standardDeviation).enumerated() {
+                try context.recordMetric(step: k + 1, name: "inner_step_accuracy.\(curve.variant)", value: mean)
+                try context.recordMetric(step: k + 1, name: "inner_step_accuracy_std.\(curve.variant)", value: deviation)
+            }
+        }
+        try context.recordMetric(step: 0, name: "real_data_learning_rate", value: learningRate)
+    }
+
+    /// The named parts of the meta-parameters as stored in the generator
+    /// artifact: `generator.<parameter>` for each generator parameter, then
+    /// `curriculum`, `inner.log_learning_rate`, `inner.log_momentum`; each
+    /// with its range in the flat meta-parameter vector.
+    static func storedParts(_ setup: TeachingSetup) -> [(name: String, shape: [Int], range: Range<Int>)] {
+        setup.layout.entries.flatMap { entry -> [(name: String, shape: [Int], range: Range<Int>)] in
+            guard entry.name == "generator" else { return [(entry.name, entry.shape, entry.offset..<(entry.offset + entry.count))] }
+            return setup.generator.layout.entries.map { part in
+                ("generator.\(part.name)", part.shape, (entry.offset + part.offset)..<(entry.offset + part.offset + part.count))
+            }
+        }
+    }
+
+    /// The meta-trained teaching data: the setup the pipeline describes and
+    /// the meta-parameters [setup.layout.count] read from the generator
+    /// artifact; nil when the artifact does not exist yet.
+    static func loadTeaching(_ context: StageContext, data: DataSplits) throws -> (setup: TeachingSetup, meta: NDArray<Float>)? {
+        let url = generatorFile(context)
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        let archive = try ArtifactFile.read(url)
+        let setup = teachingSetup(context, data: data)
+        guard archive.metadata["settings_sha256"] == Checkpoint.fingerprint(context) else {
+            throw InputError("\(url.path) was written for other campaign/data/meta_training settings\n"
+                             + "HINT: run meta-train-generator again after deleting it and its checkpoint")
+        }
+        var meta = [Float](repeating: 0, count: setup.layout.count)
+        for part in storedParts(setup) {
+            let values = try archive.values(part.name, as: Float.self)
+            guard values.count == part.range.count else {
+                throw ArtifactError.damaged(path: url.path, reason: "\(part.name) holds \(values.count) values, expected \(part.range.count)")
+            }
+            meta.replaceSubrange(part.range, with: values)
+        }
+        return (setup, NDArray(shape: [meta.count], data: meta))
     }
 
     /// The generator artifact (every meta-parameter by name, plus the setup in
@@ -97,19 +166,7 @@ public enum MetaTrainGenerator {
     static func writeResults(_ trainer: MetaTrainer, state: MetaTrainingState, context: StageContext) throws {
         let setup = trainer.setup
         let meta = NDArray(shape: [state.meta.count], data: state.meta)
-        var tensors: [StoredTensor] = []
-        for entry in setup.layout.entries {
-            if entry.name == "generator" {
-                for part in setup.generator.layout.entries {
-                    let start = entry.offset + part.offset
-                    tensors.append(StoredTensor(name: "generator.\(part.name)", shape: part.shape,
-                                                values: Array(state.meta[start..<(start + part.count)])))
-                }
-            } else {
-                tensors.append(StoredTensor(name: entry.name, shape: entry.shape,
-                                            values: Array(state.meta[entry.offset..<(entry.offset + entry.count)])))
-            }
-        }
+        let tensors = storedParts(setup).map { StoredTensor(name: $0.name, shape: $0.shape, values: Array(state.meta[$0.range])) }
         let metadata = Checkpoint.metadata(context, iteration: state.iteration)
         try FileManager.default.createDirectory(at: directory(context), withIntermediateDirectories: true)
         try ArtifactFile.write(TensorArchive(tensors: tensors, metadata: metadata), to: generatorFile(context))

@@ -36,3 +36,14 @@ func planFromStatus(_ context: StageContext, outputs: [URL], present: String) th
         return .run(reason: reason)
     }
 }
+
+/// The random stream of `purpose` for one architecture: from the campaign
+/// seed and the encoding only, so every worker draws the same numbers.
+func architectureStream(_ context: StageContext, _ purpose: String, _ architecture: Architecture) -> RandomStream {
+    RandomStream(seed: stageSeed(context, "\(purpose)/\(architecture)"))
+}
+
+/// The first `count` examples of `set` (all of them when it has fewer).
+func leading(_ count: Int, of set: LabelledImages) -> LabelledImages {
+    set.subset(Array(0..<min(count, set.count)))
+}

@@ -63,43 +63,20 @@ enum MetaTrainingBenchmark {
     }
 
     /// Test accuracy after each inner step k = 1…T, mean ± std over 5 fresh
-    /// learners: trained on the generated data, and the real-data control
-    /// (its learning rate chosen on validation data from a grid).
+    /// learners, for every curriculum mode and the real-data control (its
+    /// learning rate chosen on validation data from a grid).
     static func compare(_ trainer: MetaTrainer, _ state: MetaTrainingState, train: LabelledImages,
                         validation: LabelledImages, test: LabelledImages) {
-        let setup = trainer.setup, learners = 5
-        let control = RealDataControl(learner: setup.learner, steps: setup.innerSteps, batch: setup.batch)
-        let root = RandomStream(seed: 4242)
-        let choice = control.chooseLearningRate(train: train, validation: validation, stream: root.derived("control-lr"))
-        print(String(format: "real-data control: learning rate %.3g chosen on validation (accuracy %.4f)", choice.learningRate, choice.accuracy))
-        func testAccuracy(_ theta: NDArray<Float>) -> Double {
-            accuracy(of: setup.learner, parameters: theta, images: test.images, labels: test.labels)
-        }
-        let meta = NDArray(shape: [state.meta.count], data: state.meta)
-        // perLearner[i][k]: learner i's test accuracy after step k + 1.
-        let gtnPerLearner = (0..<learners).map { i -> [Double] in
-            var accuracies: [Double] = []
-            var rng = root.derived("learner/\(i)")
-            _ = setup.trainLearner(meta: meta, learnerInitial: setup.learner.initialParameters(&rng), mode: trainer.config.curriculum,
-                                   noiseStream: root.derived("noise/\(i)")) { _, theta in accuracies.append(testAccuracy(theta)) }
-            return accuracies
-        }
-        let realPerLearner = (0..<learners).map { i -> [Double] in
-            var accuracies: [Double] = []
-            var rng = root.derived("learner/\(i)")
-            _ = control.train(initial: setup.learner.initialParameters(&rng), on: train, learningRate: choice.learningRate,
-                              stream: root.derived("control-batches/\(i)")) { _, theta in accuracies.append(testAccuracy(theta)) }
-            return accuracies
-        }
-        let gtn = (0..<setup.innerSteps).map { k in gtnPerLearner.map { $0[k] } }
-        let real = (0..<setup.innerSteps).map { k in realPerLearner.map { $0[k] } }
-        func summary(_ values: [Double]) -> String {
-            let mean = values.reduce(0, +) / Double(values.count)
-            let std = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(values.count - 1, 1))).squareRoot()
-            return String(format: "%.4f ± %.4f", mean, std)
-        }
+        let learners = 5
+        let (curves, learningRate) = compareInnerSteps(trainer.setup, meta: NDArray(shape: [state.meta.count], data: state.meta),
+                                                       train: train, validation: validation, evaluation: test,
+                                                       learners: learners, stream: RandomStream(seed: 4242))
+        print(String(format: "real-data control: learning rate %.3g chosen on validation", learningRate))
         print("test accuracy after k inner steps, mean ± std over \(learners) fresh learners")
-        print("k    GTN (\(trainer.config.curriculum.rawValue))    real-data control")
-        for k in 0..<setup.innerSteps { print("\(k + 1)    \(summary(gtn[k]))    \(summary(real[k]))") }
+        print("k    " + curves.map(\.variant).joined(separator: "    "))
+        for k in 0..<trainer.setup.innerSteps {
+            print("\(k + 1)    " + curves.map { String(format: "%.4f ± %.4f", $0.mean[k], $0.standardDeviation[k]) }
+                .joined(separator: "    "))
+        }
     }
 }

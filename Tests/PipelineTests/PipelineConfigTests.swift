@@ -30,7 +30,7 @@ private func pipeline(replacing old: String = "", with new: String = "") -> Stri
     @Test(arguments: [
         ("malformed JSON", pipeline(replacing: "\"seed\": 7", with: "\"seed\": 7,,"), "p.json: malformed JSON at line 2"),
         ("unknown root key", pipeline(replacing: "\"campaign\":", with: "\"extra\": 1, \"campaign\":"),
-         "p.json: extra: unknown key; expected one of: campaign, data, meta_training, queue"),
+         "p.json: extra: unknown key; expected one of: campaign, data, gtn_evaluation, meta_training, queue, real_evaluation, report, search"),
         ("unknown nested key", pipeline(replacing: "\"seed\": 7", with: "\"seed\": 7, \"colour\": 1"),
          "p.json: campaign.colour: unknown key; expected one of: name, seed"),
         ("wrong type", pipeline(replacing: "\"seed\": 7", with: "\"seed\": \"7\""),

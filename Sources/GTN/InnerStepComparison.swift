@@ -1,0 +1,53 @@
+import Foundation
+import TensorCore
+
+/// Accuracy after each inner step k = 1…T of one way of training fresh learners.
+public struct InnerStepCurve: Sendable, Equatable {
+    /// `learned`, `fresh`, `shuffled` (the curriculum modes) or `real`.
+    public let variant: String
+    /// Mean and sample standard deviation over the learners, [T] each.
+    public let mean: [Double]
+    public let standardDeviation: [Double]
+}
+
+/// The comparison of the paper's Figure 2: fresh learners trained for T steps
+/// on the generator's data with the learned curriculum, with fresh noise
+/// instead (no curriculum), with the curriculum's batches shuffled, and on
+/// real training batches (the real-data control, whose learning rate is
+/// chosen from its grid on `validation`), each scored on `evaluation` after
+/// every step. `learners` learners per variant; every learner, noise draw
+/// and batch comes from `stream`. Returns the curves (in that order) and the
+/// control's learning rate.
+public func compareInnerSteps(_ setup: TeachingSetup, meta: NDArray<Float>, train: LabelledImages,
+                              validation: LabelledImages, evaluation: LabelledImages, learners: Int,
+                              stream: RandomStream) -> (curves: [InnerStepCurve], realLearningRate: Double) {
+    require(learners >= 1, "compareInnerSteps needs at least one learner, got \(learners)")
+    func curve(_ variant: String, _ train: (_ initial: NDArray<Float>, _ learner: Int, _ afterStep: (Int, NDArray<Float>) -> Void) -> Void) -> InnerStepCurve {
+        var perStep = [[Double]](repeating: [], count: setup.innerSteps)
+        for i in 0..<learners {
+            var rng = stream.derived("learner/\(i)")
+            train(setup.learner.initialParameters(&rng), i) { step, theta in
+                perStep[step - 1].append(accuracy(of: setup.learner, parameters: theta, images: evaluation.images,
+                                                  labels: evaluation.labels))
+            }
+        }
+        let means = perStep.map { $0.reduce(0, +) / Double($0.count) }
+        let deviations = zip(perStep, means).map { values, mean in
+            (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(values.count - 1, 1))).squareRoot()
+        }
+        return InnerStepCurve(variant: variant, mean: means, standardDeviation: deviations)
+    }
+    var curves = CurriculumMode.allCases.map { mode in
+        curve(mode.rawValue) { initial, i, afterStep in
+            _ = setup.trainLearner(meta: meta, learnerInitial: initial, mode: mode,
+                                   noiseStream: stream.derived("noise/\(mode.rawValue)/\(i)"), afterStep: afterStep)
+        }
+    }
+    let control = RealDataControl(learner: setup.learner, steps: setup.innerSteps, batch: setup.batch)
+    let choice = control.chooseLearningRate(train: train, validation: validation, stream: stream.derived("real/learning-rate"))
+    curves.append(curve("real") { initial, i, afterStep in
+        _ = control.train(initial: initial, on: train, learningRate: choice.learningRate,
+                          stream: stream.derived("real/batches/\(i)"), afterStep: afterStep)
+    })
+    return (curves, choice.learningRate)
+}

@@ -1,0 +1,165 @@
+import Artifacts
+import Foundation
+import Pipeline
+import Queue
+import Report
+import TensorCore
+
+/// Everything the report states, read from the campaign database and
+/// artifacts. Whatever is missing is nil or empty; whatever could not be
+/// read is described in `problems` instead of stopping the report.
+struct CampaignFacts {
+    /// The stages in pipeline order.
+    static let stageNames = ["fetch-data", "meta-train-generator", "propose-architectures", GTNEvaluate.name,
+                             RealEvaluate.name, "report"]
+
+    let pipeline: PipelineConfig
+    let pipelineSHA256: String?
+    let databasePath: String
+    let stages: [StageRecord]
+    let runTotals: [String: (runs: Int, ended: Int, seconds: Double)]
+    let jobCounts: [String: JobCounts]
+    /// Failed attempts plus expired leases, per job stage.
+    let retries: [String: Int]
+    let deadJobs: [DeadJobRecord]
+    /// Recorded by `fetch-data`: train_count, validation_count, test_count.
+    let splitCounts: [String: Int]
+    let metaLoss: [MetricRecord]
+    let validationAccuracy: [MetricRecord]
+    /// Accuracy after each inner step per variant (`recordComparison`).
+    let innerStepCurves: [InnerStepCurveRecord]
+    let realDataLearningRate: Double?
+    /// exp of the learned per-step log learning rates and log momenta.
+    let learnedLearningRates: [Double], learnedMomenta: [Double]
+    /// The curriculum's images [T][min(B, classes)][C·H·W] and their tile size.
+    let curriculumTiles: [[[Float]]]
+    let imageShape: (channels: Int, height: Int, width: Int)?
+    let gtnScores: [GTNScore]
+    let realScores: [RealScore]
+    /// nil until GTN scoring has finished.
+    let selection: RealSelection?
+    let version: String
+    let machine: [String]
+    let writtenAt: Double
+    let problems: [String]
+    /// Seed of the report's bootstrap streams.
+    let bootstrapSeed: UInt64
+
+    static func gather(_ context: StageContext) throws -> CampaignFacts {
+        var problems: [String] = []
+        /// `body`'s value, or `fallback` with the error noted in `problems`.
+        func attempt<T>(_ what: String, _ fallback: T, _ body: () throws -> T) -> T {
+            do { return try body() } catch {
+                problems.append("\(what): \(error)")
+                return fallback
+            }
+        }
+        let campaign = context.campaign
+        let queue = context.jobs
+        let jobStages = [GTNEvaluate.name, RealEvaluate.name]
+        var counts: [String: JobCounts] = [:], retries: [String: Int] = [:]
+        for stage in jobStages {
+            counts[stage] = try queue.counts(stage: stage)
+            retries[stage] = try queue.jobs(stage: stage).reduce(0) { $0 + $1.failures + $1.expiries }
+        }
+        func metric(_ stage: String, _ name: String) throws -> [MetricRecord] { try campaign.metrics(stage: stage, name: name) }
+        var splits: [String: Int] = [:]
+        for name in ["train_count", "validation_count", "test_count"] {
+            if let value = try metric("fetch-data", name).first?.value { splits[name] = Int(value) }
+        }
+        let metaStage = "meta-train-generator"
+        let curves = try ["learned", "fresh", "shuffled", "real"].compactMap { variant -> InnerStepCurveRecord? in
+            let means = try metric(metaStage, "inner_step_accuracy.\(variant)")
+            guard !means.isEmpty else { return nil }
+            let deviations = try metric(metaStage, "inner_step_accuracy_std.\(variant)")
+            return InnerStepCurveRecord(variant: variant, steps: means.map(\.step), mean: means.map(\.value),
+                                        standardDeviation: deviations.count == means.count ? deviations.map(\.value) : [])
+        }
+
+        let generatorURL = MetaTrainGenerator.generatorFile(context)
+        var rates: [Double] = [], momenta: [Double] = []
+        if FileManager.default.fileExists(atPath: generatorURL.path) {
+            attempt("generator artifact \(generatorURL.path)", ()) {
+                let archive = try ArtifactFile.read(generatorURL)
+                rates = try archive.values("inner.log_learning_rate", as: Float.self).map { Foundation.exp(Double($0)) }
+                momenta = try archive.values("inner.log_momentum", as: Float.self).map { Foundation.exp(Double($0)) }
+            }
+        }
+        let (tiles, shape) = attempt("curriculum images", ([], nil)) { try curriculumTiles(context) }
+
+        let gtnScores = attempt("GTN results", []) { try results(GTNScore.self, stage: GTNEvaluate.name, in: context) }
+        let realScores = attempt("real-data results", []) { try results(RealScore.self, stage: RealEvaluate.name, in: context) }
+        let gtnCounts = counts[GTNEvaluate.name] ?? JobCounts()
+        let selection = gtnCounts.total > 0 && gtnCounts.unfinished == 0 ? RealSelection(context, scores: gtnScores) : nil
+
+        return CampaignFacts(
+            pipeline: context.pipeline, pipelineSHA256: try campaign.pipeline()?.sha256, databasePath: campaign.path,
+            stages: try stageNames.map { try campaign.stage($0) }, runTotals: try campaign.stageRunTotals(),
+            jobCounts: counts, retries: retries, deadJobs: try queue.deadJobs(stage: nil), splitCounts: splits,
+            metaLoss: try metric(metaStage, "meta_loss"), validationAccuracy: try metric(metaStage, "validation_accuracy"),
+            innerStepCurves: curves, realDataLearningRate: try metric(metaStage, "real_data_learning_rate").first?.value,
+            learnedLearningRates: rates, learnedMomenta: momenta, curriculumTiles: tiles, imageShape: shape,
+            gtnScores: gtnScores, realScores: realScores, selection: selection, version: projectVersion(),
+            machine: machineDescription(), writtenAt: Date().timeIntervalSince1970, problems: problems,
+            bootstrapSeed: stageSeed(context, "report/bootstrap"))
+    }
+
+    /// The curriculum's images, one row per inner step and one tile per class
+    /// (labels cycle through the classes), from the meta-training artifact.
+    static func curriculumTiles(_ context: StageContext) throws -> ([[[Float]]], (channels: Int, height: Int, width: Int)?) {
+        let url = MetaTrainGenerator.directory(context).appendingPathComponent(MetaTrainGenerator.curriculumImagesName)
+        guard FileManager.default.fileExists(atPath: url.path) else { return ([], nil) }
+        let archive = try ArtifactFile.read(url)
+        guard let shape = archive.tensor(named: "curriculum_images")?.shape, shape.count == 5 else {
+            throw ArtifactError.damaged(path: url.path, reason: "curriculum_images is not [T, B, C, H, W]")
+        }
+        let values = try archive.values("curriculum_images", as: Float.self)
+        let (steps, batch, tile) = (shape[0], shape[1], shape[2] * shape[3] * shape[4])
+        let columns = min(batch, 10)
+        let rows = (0..<steps).map { t in
+            (0..<columns).map { b in Array(values[((t * batch + b) * tile)..<((t * batch + b + 1) * tile)]) }
+        }
+        return (rows, (shape[2], shape[3], shape[4]))
+    }
+
+    /// The git commit of the checkout the executable was built in, if any.
+    static func projectVersion() -> String {
+        let directory = Bundle.main.executableURL?.deletingLastPathComponent().path ?? FileManager.default.currentDirectoryPath
+        func git(_ arguments: [String]) -> String? {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["git", "-C", directory] + arguments
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            guard (try? process.run()) != nil else { return nil }
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else { return nil }
+            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        guard let commit = git(["rev-parse", "--short=12", "HEAD"]) else { return "unknown (not built in a git checkout)" }
+        let dirty = git(["status", "--porcelain", "--untracked-files=no"]).map { !$0.isEmpty } ?? false
+        return "git \(commit)" + (dirty ? " with uncommitted changes" : "")
+    }
+
+    /// CPU model, cores and BLAS kernels of the machine writing the report.
+    static func machineDescription() -> [String] {
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
+            .map { $0.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "" } ?? "unknown"
+        let coreType = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? ""
+        return ["CPU: \(model)", "cores: \(ProcessInfo.processInfo.activeProcessorCount)",
+                "OpenBLAS kernels: \(BLASInfo.coreName)\(coreType), \(BLASInfo.threadCount) threads",
+                "host: \(ProcessInfo.processInfo.hostName)"]
+    }
+}
+
+/// One variant's accuracy after each inner step, as recorded.
+struct InnerStepCurveRecord {
+    let variant: String
+    let steps: [Int]
+    let mean: [Double]
+    /// Empty when not recorded.
+    let standardDeviation: [Double]
+}

@@ -1,0 +1,61 @@
+import Foundation
+import GTN
+import Pipeline
+import Queue
+import TensorCore
+
+/// `gtn-evaluate`: a job worker (run as many at once as you like). For each
+/// architecture job it builds the learner, trains it for
+/// `gtn_evaluation.steps` SGD steps on the generator's curriculum with the
+/// learned per-step learning rates and momenta, and scores it on the first
+/// `gtn_evaluation.validation_images` validation images. The initial weights
+/// and any fresh noise come from the campaign seed and the encoding, so a job
+/// gives the same score on any worker and after any interruption.
+public enum GTNEvaluate {
+    public static let name = "gtn-evaluate"
+
+    public static var stage: Stage {
+        Stage(name: name,
+              summary: "Score proposed architectures by training each on the generator's synthetic data (job worker).",
+              plan: plan, run: run)
+    }
+
+    static func plan(_ context: StageContext) throws -> StagePlan {
+        try context.jobs.counts(stage: name).total == 0 ? .run(reason: "no architectures proposed yet")
+                                                        : try Stage.planFromJobs(context)
+    }
+
+    /// The validation images architectures are scored on (also the
+    /// equal-compute proxy's, in `real-evaluate`).
+    static func scoringImages(_ context: StageContext, data: DataSplits) -> LabelledImages {
+        leading(context.pipeline.gtnEvaluation.validationImages, of: data.validation)
+    }
+
+    static func run(_ context: StageContext) throws -> StageResult {
+        guard try context.jobs.counts(stage: name).total > 0 else {
+            return .incomplete(reason: "not ready: no architectures proposed yet; run propose-architectures first")
+        }
+        guard let data = try DataSplits.load(context) else {
+            throw InputError("the dataset splits in \(FetchData.directory(context).path) are missing\nHINT: run fetch-data first")
+        }
+        guard let teaching = try MetaTrainGenerator.loadTeaching(context, data: data) else {
+            throw InputError("the generator artifact \(MetaTrainGenerator.generatorFile(context).path) does not exist\n"
+                             + "HINT: run meta-train-generator first")
+        }
+        let scoring = scoringImages(context, data: data)
+        let steps = context.pipeline.gtnEvaluationSteps
+        let mode = context.pipeline.metaTraining.curriculum
+        return try drainJobs(context) { job, context in
+            let started = monotonicSeconds()
+            let architecture = try ArchitectureJob.architecture(of: job)
+            let learner = ArchitectureLearner(architecture: architecture, image: data.image)
+            var initRNG = architectureStream(context, "learner-initialization", architecture)
+            let trained = try teaching.setup.replacingLearner(learner).trainLearner(
+                meta: teaching.meta, learnerInitial: learner.initialParameters(&initRNG), steps: steps, mode: mode,
+                noiseStream: architectureStream(context, "gtn-evaluate/noise", architecture)) { _, _ in try job.heartbeatOrStop() }
+            let score = accuracy(of: learner, parameters: trained, images: scoring.images, labels: scoring.labels)
+            return encodeJSON(GTNScore(architecture: architecture.description, score: score, steps: steps,
+                                       seconds: monotonicSeconds() - started, parameters: learner.parameterCount))
+        }
+    }
+}

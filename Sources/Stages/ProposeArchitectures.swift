@@ -1,0 +1,71 @@
+import Foundation
+import GTN
+import Pipeline
+import Queue
+import TensorCore
+
+/// `propose-architectures`: the `search` section's `include` list, then
+/// distinct architectures sampled at random from its search space with the
+/// campaign seed, up to `search.architectures` (or `--count`); one
+/// `gtn-evaluate` job per architecture, keyed by its encoding, so proposing
+/// again adds nothing and a larger `--count` adds only the new ones (a
+/// longer sample starts with the shorter one).
+public enum ProposeArchitectures {
+    public static var stage: Stage {
+        Stage(name: "propose-architectures",
+              summary: "Sample distinct architectures from the search space and enqueue one gtn-evaluate job each.",
+              options: [.value("--count", "N", help: "Propose N architectures in all (default: search.architectures); "
+                                + "a larger N extends the campaign.")],
+              plan: plan, run: run)
+    }
+
+    /// The stage the proposals are enqueued for.
+    static let evaluationStage = "gtn-evaluate"
+
+    static func requestedCount(_ context: StageContext) throws -> Int {
+        try context.arguments.integer("--count", in: 1...10_000_000) ?? context.pipeline.search.architectures
+    }
+
+    static func plan(_ context: StageContext) throws -> StagePlan {
+        let proposed = try context.jobs.counts(stage: evaluationStage).total
+        let wanted = try requestedCount(context)
+        if proposed >= wanted, case .skip(let reason) = try Stage.planFromStatus(context) {
+            return .skip(reason: "\(reason); \(proposed) architectures proposed")
+        }
+        return .run(reason: proposed == 0 ? "proposing \(wanted) architectures"
+                            : "\(proposed) architectures proposed, \(wanted) wanted")
+    }
+
+    /// The first `count` architectures of the campaign: `include`, then draws
+    /// from the space (skipping ones already included).
+    static func proposals(_ context: StageContext, count: Int) throws -> [Architecture] {
+        let search = context.pipeline.search
+        let included = Array(search.include.prefix(count))
+        let stream = RandomStream(seed: stageSeed(context, "propose-architectures"))
+        do {
+            let sampled = try search.space.sample(min(count, search.space.distinctCount), using: stream)
+            var seen = Set(included)
+            return included + sampled.filter { seen.insert($0).inserted }.prefix(count - included.count)
+        } catch {
+            throw InputError("\(context.pipeline.origin): search: \(error)")
+        }
+    }
+
+    static func run(_ context: StageContext) throws -> StageResult {
+        let count = try requestedCount(context)
+        let space = context.pipeline.search.space
+        guard count - context.pipeline.search.include.count <= space.distinctCount else {
+            throw InputError("--count \(count): \(SearchSpaceError.tooFewArchitectures(requested: count, available: space.distinctCount))")
+        }
+        let architectures = try proposals(context, count: count)
+        // Earlier proposals are claimed first.
+        let jobs = architectures.enumerated().map { index, architecture in
+            NewJob(stage: evaluationStage, parameters: ArchitectureJob(architecture: architecture.description).json,
+                   priority: -index)
+        }
+        let added = try context.jobs.enqueue(jobs)
+        try context.recordMetric(step: 0, name: "proposed", value: Double(architectures.count))
+        try context.recordMetric(step: 0, name: "search_space_size", value: Double(space.distinctCount))
+        return .done(summary: "\(architectures.count) architectures proposed (\(added) new) from a space of \(space.distinctCount)")
+    }
+}

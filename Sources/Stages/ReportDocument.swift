@@ -1,0 +1,330 @@
+import Foundation
+import Pipeline
+import Queue
+import Report
+import TensorCore
+
+/// The report rendered from `CampaignFacts`: Markdown, its images (file name
+/// in `imageFolder` → bytes) and the check's outcome.
+struct ReportDocument {
+    private(set) var markdown = ""
+    private(set) var images: [(name: String, bytes: [UInt8])] = []
+    private(set) var check: ReportCheck = .incomplete("")
+    let facts: CampaignFacts
+    let imageFolder: String
+
+    /// Architectures with both a GTN score and real-data results, by encoding.
+    private let gtnByArchitecture: [String: GTNScore]
+    private let realByArchitecture: [String: RealScore]
+
+    init(facts: CampaignFacts, imageFolder: String) {
+        self.facts = facts
+        self.imageFolder = imageFolder
+        gtnByArchitecture = Dictionary(facts.gtnScores.map { ($0.architecture, $0) }, uniquingKeysWith: { a, _ in a })
+        realByArchitecture = Dictionary(facts.realScores.map { ($0.architecture, $0) }, uniquingKeysWith: { a, _ in a })
+        let rank = rankCorrelationSection()
+        check = rank.check
+        markdown = "# GTN-NAS campaign report: \(facts.pipeline.campaign.name)\n\n"
+            + checkLine() + "\n\n"
+            + statusSection() + provenanceSection() + metaTrainingSection() + rank.text + searchOutcomeSection()
+    }
+
+    // MARK: Check
+
+    private func checkLine() -> String {
+        switch check {
+        case .pass(let summary): return "**Check: PASS** — \(summary)"
+        case .fail(let summary): return "**Check: FAIL** — \(summary)"
+        case .incomplete(let summary): return "**Check: not yet possible** — \(summary)"
+        }
+    }
+
+    // MARK: Status
+
+    private func statusSection() -> String {
+        var text = "## Status\n\n"
+        var stages = MarkdownTable(["stage", "status", "started", "finished", "runs", "run time"],
+                                   alignments: [.left, .left, .left, .left, .right, .right])
+        for stage in facts.stages {
+            let totals = facts.runTotals[stage.name]
+            let status = stage.name == "report" ? "writing this report" : stage.status.rawValue.replacingOccurrences(of: "_", with: " ")
+            stages.append([stage.name, status, stage.startedAt.map { timestamp($0) } ?? "–",
+                           stage.status == .done ? timestamp(stage.finishedAt) : "–",
+                           "\(totals?.runs ?? 0)", totals.map { ProgressReporter.duration($0.seconds) } ?? "–"])
+        }
+        text += stages.markdown + "\n"
+        var jobs = MarkdownTable(["job stage", "pending", "running", "waiting to retry", "done", "dead", "retries"],
+                                 alignments: [.left, .right, .right, .right, .right, .right, .right])
+        for stage in [GTNEvaluate.name, RealEvaluate.name] {
+            let c = facts.jobCounts[stage] ?? JobCounts()
+            jobs.append([stage, "\(c[.pending])", "\(c[.running])", "\(c[.failed])", "\(c[.done])", "\(c[.dead])",
+                         "\(facts.retries[stage] ?? 0)"])
+        }
+        text += jobs.markdown + "\n"
+        if facts.deadJobs.isEmpty {
+            text += "No dead jobs.\n\n"
+        } else {
+            text += "Dead jobs (`campaign retry-dead` retries them):\n\n"
+            var dead = MarkdownTable(["job", "stage", "failures", "lease expiries", "last error"])
+            for job in facts.deadJobs {
+                dead.append(["\(job.jobID)", job.stage, "\(job.failures)", "\(job.expiries)", String(job.lastError.prefix(300))])
+            }
+            text += dead.markdown + "\n"
+        }
+        if !facts.problems.isEmpty {
+            text += "Could not be read:\n\n" + facts.problems.map { "- \($0)\n" }.joined() + "\n"
+        }
+        return text
+    }
+
+    // MARK: Provenance
+
+    private func provenanceSection() -> String {
+        let p = facts.pipeline
+        let splits = ["train_count", "validation_count", "test_count"].map { facts.splitCounts[$0].map(String.init) ?? "?" }
+        var lines = [
+            "pipeline: `\(p.origin)`, SHA-256 of its canonical JSON `\(facts.pipelineSHA256 ?? "unrecorded")`",
+            "campaign database: `\(facts.databasePath)`",
+            "dataset: \(p.data.dataset.rawValue) from `\(p.data.source)`; "
+                + "train / validation / test images: \(splits.joined(separator: " / "))"
+                + (facts.splitCounts.isEmpty ? " (fetch-data has not run)" : ""),
+            "campaign seed: \(p.campaign.seed) (every stage's streams derive from it and the stage, job or purpose)",
+            "project version: \(facts.version)",
+        ]
+        lines.append("machine writing this report: " + facts.machine.joined(separator: "; "))
+        lines.append("written: \(timestamp(facts.writtenAt))")
+        return "## Provenance\n\n" + lines.map { "- \($0)\n" }.joined() + "\n"
+    }
+
+    // MARK: Meta-training
+
+    private mutating func metaTrainingSection() -> String {
+        let m = facts.pipeline.metaTraining
+        var text = "## Meta-training\n\n"
+        text += "Generator and learner width \(formatNumber(m.width, digits: 3)), T = \(m.innerSteps) inner steps of "
+            + "\(m.generatorBatch) generated images, meta batch \(m.metaBatch), \(m.iterations) meta-iterations, "
+            + "curriculum `\(m.curriculum.rawValue)`.\n\n"
+        guard !facts.metaLoss.isEmpty else { return text + "Meta-training has not started yet.\n\n" }
+        let lossFile = "meta-loss.svg"
+        addImage(lossFile, lineChart(title: "Meta-loss", xLabel: "meta-iteration", yLabel: "meta-loss (NLL on a real batch)",
+                                     series: [PlotSeries(name: "meta-loss", x: facts.metaLoss.map { Double($0.step) },
+                                                         y: facts.metaLoss.map(\.value))]))
+        text += "![meta-loss](\(imageFolder)/\(lossFile))\n\n"
+        if !facts.validationAccuracy.isEmpty {
+            let file = "validation-accuracy.svg"
+            addImage(file, lineChart(title: "Validation accuracy of a fresh learner after \(m.innerSteps) steps",
+                                     xLabel: "meta-iteration", yLabel: "validation accuracy",
+                                     series: [PlotSeries(name: "fresh learner", x: facts.validationAccuracy.map { Double($0.step) },
+                                                         y: facts.validationAccuracy.map(\.value))]))
+            text += "![validation accuracy](\(imageFolder)/\(file))\n\n"
+            if let last = facts.validationAccuracy.last {
+                text += "Last: \(formatNumber(last.value)) after meta-iteration \(last.step).\n\n"
+            }
+        }
+        if !facts.learnedLearningRates.isEmpty {
+            text += "Learned inner optimiser, per step:\n\n"
+            var table = MarkdownTable(["inner step", "learning rate", "momentum"], alignments: [.right, .right, .right])
+            for (k, (rate, momentum)) in zip(facts.learnedLearningRates, facts.learnedMomenta).enumerated() {
+                table.append(["\(k + 1)", formatNumber(rate, digits: 4), formatNumber(momentum, digits: 3)])
+            }
+            text += table.markdown + "\n"
+        }
+        if let shape = facts.imageShape, !facts.curriculumTiles.isEmpty, [1, 3].contains(shape.channels) {
+            let file = "curriculum.png"
+            let grid = imageGrid(facts.curriculumTiles, channels: shape.channels, height: shape.height, width: shape.width)
+            images.append((file, grid.pngData()))
+            text += "The learned curriculum, one row per inner step (first to last), one column per class:\n\n"
+                + "![curriculum](\(imageFolder)/\(file))\n\n"
+        }
+        if facts.innerStepCurves.isEmpty {
+            text += "The accuracy-vs-inner-step comparison is recorded when meta-training finishes; not yet.\n\n"
+        } else {
+            text += innerStepComparison()
+        }
+        return text
+    }
+
+    private static let variantNames = ["learned": "learned curriculum", "fresh": "no curriculum (fresh noise)",
+                                       "shuffled": "curriculum shuffled", "real": "real data"]
+
+    private mutating func innerStepComparison() -> String {
+        let curves = facts.innerStepCurves
+        let file = "inner-steps.svg"
+        addImage(file, lineChart(title: "Test accuracy after k inner steps (mean over \(MetaTrainGenerator.comparisonLearners) fresh learners)",
+                                 xLabel: "inner step k", yLabel: "test accuracy",
+                                 series: curves.map { PlotSeries(name: Self.variantNames[$0.variant] ?? $0.variant,
+                                                                 x: $0.steps.map(Double.init), y: $0.mean) }))
+        let text = "Accuracy on the first \(facts.pipeline.metaTraining.evaluationImages) test images of fresh learners "
+            + "after k inner steps, mean ± standard deviation over \(MetaTrainGenerator.comparisonLearners) learners. "
+            + "All generated variants use the final generator: the learned curriculum in order, fresh random noise "
+            + "instead of the curriculum, or the curriculum's batches in random order. The real-data control trains "
+            + "the same learner on real batches of the same size"
+            + (facts.realDataLearningRate.map { " at learning rate \(formatNumber($0, digits: 3)) (chosen on validation data)" } ?? "")
+            + ".\n\n![accuracy vs inner step](\(imageFolder)/\(file))\n\n"
+        var table = MarkdownTable(["k"] + curves.map { Self.variantNames[$0.variant] ?? $0.variant },
+                                  alignments: [.right] + curves.map { _ in .right })
+        for (row, step) in (curves.first?.steps ?? []).enumerated() {
+            table.append(["\(step)"] + curves.map { curve in
+                guard row < curve.mean.count else { return "–" }
+                let deviation = row < curve.standardDeviation.count ? " ± " + formatNumber(curve.standardDeviation[row]) : ""
+                return formatNumber(curve.mean[row]) + deviation
+            })
+        }
+        return text + table.markdown + "\n"
+    }
+
+    // MARK: Rank correlation
+
+    private mutating func rankCorrelationSection() -> (text: String, check: ReportCheck) {
+        var text = "## Rank correlation\n\n"
+        let threshold = facts.pipeline.report.spearmanThreshold
+        let realCounts = facts.jobCounts[RealEvaluate.name] ?? JobCounts()
+        guard let selection = facts.selection else {
+            let gtn = facts.jobCounts[GTNEvaluate.name] ?? JobCounts()
+            let state = gtn.total == 0 ? "no architectures proposed yet" : "GTN scoring: \(gtn.summary)"
+            return (text + "Not available yet: \(state).\n\n", .incomplete("GTN scoring is not finished (\(state))"))
+        }
+        guard realCounts.total > 0, realCounts.unfinished == 0 else {
+            let state = realCounts.total == 0 ? "not started" : realCounts.summary
+            return (text + "Not available yet: real-data evaluation \(state).\n\n",
+                    .incomplete("the real-data evaluation is not finished (\(state))"))
+        }
+        let pairs = selection.calibration.compactMap { architecture -> (GTNScore, RealScore)? in
+            guard let gtn = gtnByArchitecture[architecture], let real = realByArchitecture[architecture] else { return nil }
+            return (gtn, real)
+        }
+        text += "Calibration sample: \(pairs.count) architectures drawn uniformly from the \(facts.gtnScores.count) scored "
+            + "(\(facts.pipeline.realEvaluation.calibration) requested), each trained on real data for "
+            + "\(facts.pipeline.realEvaluation.steps) steps. Statistics against real validation accuracy, with 95% "
+            + "bootstrap intervals (\(facts.pipeline.report.bootstrapResamples) resamples, seeded). GTN score: validation "
+            + "accuracy after \(facts.pipeline.gtnEvaluationSteps) steps on generated data. Equal-compute proxy: the same "
+            + "images scored after as many steps on real data.\n\n"
+        guard !pairs.isEmpty else {
+            return (text + "The calibration sample is empty, so the ranking cannot be checked.\n\n",
+                    .fail("the calibration sample is empty (real_evaluation.calibration = "
+                          + "\(facts.pipeline.realEvaluation.calibration)); the GTN ranking cannot be checked"))
+        }
+        let actual = pairs.map(\.1.validationAccuracy)
+        let k = facts.pipeline.report.precisionK
+        let resamples = facts.pipeline.report.bootstrapResamples
+        let root = RandomStream(seed: facts.bootstrapSeed)
+        let gtn = RankAnalysis(score: pairs.map(\.0.score), actual: actual, precisionK: k, resamples: resamples,
+                               stream: root.derived("gtn"))
+        let proxy = RankAnalysis(score: pairs.map(\.1.proxyScore), actual: actual, precisionK: k, resamples: resamples,
+                                 stream: root.derived("proxy"))
+        var table = MarkdownTable(["statistic (n = \(pairs.count))", "GTN score", "95% interval", "equal-compute real proxy", "95% interval"],
+                                  alignments: [.left, .right, .left, .right, .left])
+        table.append(["Spearman ρ", formatNumber(gtn.spearman), formatInterval(gtn.spearmanInterval),
+                      formatNumber(proxy.spearman), formatInterval(proxy.spearmanInterval)])
+        table.append(["Kendall τ-b", formatNumber(gtn.kendall), formatInterval(gtn.kendallInterval),
+                      formatNumber(proxy.kendall), formatInterval(proxy.kendallInterval)])
+        table.append(["Spearman ρ, top half by score", formatNumber(gtn.topHalfSpearman), formatInterval(gtn.topHalfInterval),
+                      formatNumber(proxy.topHalfSpearman), formatInterval(proxy.topHalfInterval)])
+        table.append(["precision of the top \(k) among the real top \(k)", formatNumber(gtn.precision), "",
+                      formatNumber(proxy.precision), ""])
+        text += table.markdown + "\n"
+        text += scatterPlot(selection: selection)
+
+        let check: ReportCheck
+        let stated = "Spearman ρ between GTN score and real validation accuracy on the calibration sample (n = \(pairs.count))"
+        if let rho = gtn.spearman {
+            let interval = gtn.spearmanInterval.map { ", 95% interval \(formatInterval($0))" } ?? ""
+            check = rho >= threshold
+                ? .pass("\(stated) is \(formatNumber(rho))\(interval), at least the threshold \(formatNumber(threshold))")
+                : .fail("\(stated) is \(formatNumber(rho))\(interval), below the threshold \(formatNumber(threshold))")
+        } else {
+            check = .fail("\(stated) is undefined (fewer than 2 pairs or constant scores), so the threshold "
+                          + "\(formatNumber(threshold)) is not met")
+        }
+        return (text, check)
+    }
+
+    /// GTN score against real validation accuracy for every architecture
+    /// trained on real data, the GTN top 10% (of all scored) marked.
+    private mutating func scatterPlot(selection: RealSelection) -> String {
+        let evaluated = selection.all.compactMap { architecture -> (GTNScore, RealScore)? in
+            guard let gtn = gtnByArchitecture[architecture], let real = realByArchitecture[architecture] else { return nil }
+            return (gtn, real)
+        }
+        let topCount = max(1, Int((Double(facts.gtnScores.count) * 0.1).rounded(.up)))
+        let top = Set(facts.gtnScores.sorted { ($0.score, $1.architecture) > ($1.score, $0.architecture) }
+            .prefix(topCount).map(\.architecture))
+        let file = "rank-scatter.svg"
+        addImage(file, Report.scatterPlot(
+            title: "GTN score vs real validation accuracy", xLabel: "GTN score", yLabel: "real validation accuracy",
+            x: evaluated.map(\.0.score), y: evaluated.map(\.1.validationAccuracy),
+            highlighted: Set(evaluated.indices.filter { top.contains(evaluated[$0].0.architecture) }),
+            highlightedName: "GTN top 10% (\(topCount) of \(facts.gtnScores.count))", othersName: "other evaluated"))
+        return "Every architecture trained on real data (top-k and calibration sample):\n\n![rank scatter](\(imageFolder)/\(file))\n\n"
+    }
+
+    // MARK: Search outcome
+
+    private func searchOutcomeSection() -> String {
+        var text = "## Search outcome\n\n"
+        guard !facts.gtnScores.isEmpty else { return text + "No architecture has a GTN score yet.\n\n" }
+        let byGTN = facts.gtnScores.sorted { ($0.score, $1.architecture) > ($1.score, $0.architecture) }
+        let gtnRank = Dictionary(uniqueKeysWithValues: byGTN.enumerated().map { ($1.architecture, $0 + 1) })
+        func real(_ architecture: String, _ value: (RealScore) -> Double) -> String {
+            realByArchitecture[architecture].map { formatNumber(value($0)) } ?? "–"
+        }
+        text += "Best \(min(10, byGTN.count)) of \(byGTN.count) by GTN score:\n\n"
+        var best = MarkdownTable(["GTN rank", "architecture", "parameters", "GTN score", "real validation", "real test"],
+                                 alignments: [.right, .left, .right, .right, .right, .right])
+        for (rank, score) in byGTN.prefix(10).enumerated() {
+            best.append(["\(rank + 1)", "`\(score.architecture)`", "\(score.parameters)", formatNumber(score.score),
+                         real(score.architecture, \.validationAccuracy), real(score.architecture, \.testAccuracy)])
+        }
+        text += best.markdown + "\n"
+        let byReal = facts.realScores.sorted { ($0.validationAccuracy, $1.architecture) > ($1.validationAccuracy, $0.architecture) }
+        guard let bestReal = byReal.first else { return text + "No architecture has been trained on real data yet.\n\n" }
+        text += "Best \(min(10, byReal.count)) of the \(byReal.count) trained on real data, by real validation accuracy:\n\n"
+        var realTable = MarkdownTable(["architecture", "parameters", "real validation", "real test", "GTN score", "GTN rank"],
+                                      alignments: [.left, .right, .right, .right, .right, .right])
+        for score in byReal.prefix(10) {
+            realTable.append(["`\(score.architecture)`", "\(score.parameters)", formatNumber(score.validationAccuracy),
+                              formatNumber(score.testAccuracy), gtnByArchitecture[score.architecture].map { formatNumber($0.score) } ?? "–",
+                              gtnRank[score.architecture].map(String.init) ?? "–"])
+        }
+        text += realTable.markdown + "\n"
+        if let pick = realByArchitecture[byGTN[0].architecture] {
+            text += "Regret of picking the GTN top-1 (`\(pick.architecture)`) instead of the best architecture trained on "
+                + "real data: \(formatNumber(bestReal.validationAccuracy - pick.validationAccuracy)) validation accuracy "
+                + "(\(formatNumber(pick.validationAccuracy)) vs \(formatNumber(bestReal.validationAccuracy))), "
+                + "\(formatNumber(bestReal.testAccuracy - pick.testAccuracy)) test accuracy.\n\n"
+        } else {
+            text += "The GTN top-1 was not trained on real data (real_evaluation.top_k is 0), so its regret is unknown.\n\n"
+        }
+        return text + computeAccounting()
+    }
+
+    private func computeAccounting() -> String {
+        func perArchitecture(_ seconds: [Double]) -> Double? { mean(seconds) }
+        let gtn = perArchitecture(facts.gtnScores.map(\.seconds))
+        let real = perArchitecture(facts.realScores.map(\.seconds))
+        let proxy = perArchitecture(facts.realScores.map(\.proxySeconds))
+        var table = MarkdownTable(["", "architectures", "seconds per architecture", "total seconds"],
+                                  alignments: [.left, .right, .right, .right])
+        table.append(["GTN evaluation (\(facts.pipeline.gtnEvaluationSteps) steps)", "\(facts.gtnScores.count)",
+                      formatNumber(gtn, digits: 2), formatNumber(facts.gtnScores.map(\.seconds).reduce(0, +), digits: 1)])
+        table.append(["real evaluation (\(facts.pipeline.realEvaluation.steps) steps)", "\(facts.realScores.count)",
+                      formatNumber(real, digits: 2), formatNumber(facts.realScores.map(\.seconds).reduce(0, +), digits: 1)])
+        table.append(["equal-compute real proxy (part of the real evaluation)", "\(facts.realScores.count)",
+                      formatNumber(proxy, digits: 2), ""])
+        var text = "Compute:\n\n" + table.markdown + "\n"
+        if let gtn, let real, gtn > 0 {
+            text += "GTN scoring is \(formatNumber(real / gtn, digits: 1))× faster per architecture than real evaluation. "
+        }
+        let total = facts.runTotals.filter { $0.key != "report" }.values.reduce(0) { $0 + $1.seconds }
+        let meta = facts.runTotals["meta-train-generator"]?.seconds ?? 0
+        text += "Run time of all stage runs so far: \(ProgressReporter.duration(total)) "
+            + "(meta-training \(ProgressReporter.duration(meta))); worker processes running at once each count.\n\n"
+        return text
+    }
+
+    // MARK: Images
+
+    private mutating func addImage(_ name: String, _ svg: String) {
+        images.append((name, Array(svg.utf8)))
+    }
+}

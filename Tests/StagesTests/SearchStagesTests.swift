@@ -1,0 +1,190 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import Queue
+import QueueTestSupport
+import Testing
+
+/// End-to-end runs of `propose-architectures`, `gtn-evaluate`, `real-evaluate`
+/// and `report` on a campaign over a small synthetic dataset (8×8 images).
+@Suite(.serialized) struct SearchStages {
+    /// The sections every campaign here shares; `search`, `real_evaluation`
+    /// and `report` vary.
+    static let base = """
+        "queue": {"lease_seconds": 1, "backoff_seconds": 0, "backoff_max_seconds": 0, "max_attempts": 1},
+         "meta_training": {"inner_steps": 2, "generator_batch": 6, "meta_batch": 12, "width": 0.0625, "noise_size": 4,
+                           "iterations": 3, "checkpoint_every": 3, "evaluation_images": 20, "recompute_block": 1},
+         "gtn_evaluation": {"steps": 60, "validation_images": 20}
+        """
+
+    static func sections(architectures: Int = 60, calibration: Int = 6, threshold: Double = -1, include: String = "") -> String {
+        base + """
+            ,
+             "search": {"architectures": \(architectures), "blocks": [1, 2], "layers_per_block": [1, 2], "widths": [4, 8]\(include)},
+             "real_evaluation": {"top_k": 2, "calibration": \(calibration), "steps": 20, "batch": 8,
+                                 "validation_images": 20, "test_images": 20},
+             "report": {"spearman_threshold": \(threshold), "bootstrap_resamples": 1000, "precision_k": 2}
+            """
+    }
+
+    /// A directory with the dataset and a pipeline; campaigns in it have their
+    /// own databases and share the artifacts of `artifacts`.
+    struct Setup {
+        let directory = TemporaryDirectory()
+        let checksums: [String: String]
+
+        init() throws {
+            checksums = try FetchDataStage.writeDataset(in: directory.file("mnist"), height: 8, width: 8)
+        }
+
+        func pipeline(_ name: String, _ sections: String) -> String {
+            directory.write("\(name).json", FetchDataStage.pipeline(name: "c", source: directory.file("mnist"),
+                                                                    checksums: checksums, extra: sections))
+        }
+
+        func arguments(_ pipeline: String, db: String, artifacts: String = "art") -> [String] {
+            ["--pipeline", pipeline, "--db", directory.file("\(db).sqlite"), "--artifacts", directory.file(artifacts)]
+        }
+
+        @discardableResult
+        func run(_ stage: String, _ arguments: [String], expect status: Int32 = 0) throws -> (termination: Termination, stdout: String, stderr: String) {
+            let result = try runProduct(stage, arguments, in: directory, timeout: 300)
+            #expect(result.termination == .exited(status), "\(stage) \(arguments): \(result.stdout)\n\(result.stderr)")
+            return result
+        }
+
+        func jobs(db: String, stage: String) throws -> [JobRecord] {
+            try Queue.Campaign.open(path: directory.file("\(db).sqlite"), create: false).jobs(policy: JobPolicy()).jobs(stage: stage)
+        }
+    }
+
+    /// Score of each architecture (the result's `score` field) by encoding.
+    static func scores(_ jobs: [JobRecord]) throws -> [String: Double] {
+        Dictionary(uniqueKeysWithValues: try jobs.map { job in
+            let object = try JSONSerialization.jsonObject(with: Data((job.result ?? "{}").utf8)) as? [String: Any] ?? [:]
+            return (object["architecture"] as? String ?? "?", object["score"] as? Double ?? .nan)
+        })
+    }
+
+    @Test func killedWorkerLeavesExactlyTheUninterruptedScores() throws {
+        let setup = try Setup()
+        let pipeline = setup.pipeline("p", Self.sections())
+        let single = setup.arguments(pipeline, db: "single")
+        for stage in ["fetch-data", "meta-train-generator", "propose-architectures"] { try setup.run(stage, single) }
+        let again = try setup.run("propose-architectures", single)
+        #expect(again.stdout.contains("skipping"), "\(again.stdout)")
+        try setup.run("gtn-evaluate", single)
+        let expected = try Self.scores(try setup.jobs(db: "single", stage: "gtn-evaluate"))
+        #expect(expected.count == 60)
+
+        // Two workers on a second campaign (same generator); one is killed mid-job and restarted.
+        let pair = setup.arguments(pipeline, db: "pair")
+        try setup.run("propose-architectures", pair)
+        let workers = try (0..<2).map { i in
+            try ChildProcess("gtn-evaluate", pair + ["--worker-id", "w\(i)"], logPrefix: setup.directory.file("w\(i)"))
+        }
+        var killed = false
+        for _ in 0..<400 where !killed {
+            usleep(20_000)
+            let running = try setup.jobs(db: "pair", stage: "gtn-evaluate").filter { $0.state == .running && $0.owner == "w0" }
+            let done = try setup.jobs(db: "pair", stage: "gtn-evaluate").filter { $0.state == .done }.count
+            if !running.isEmpty && done >= 10 {
+                workers[0].send(SIGKILL)
+                killed = true
+            }
+        }
+        #expect(killed, "worker w0 was never seen holding a job after 10 were done")
+        #expect(workers[0].wait(timeout: 30) == .signaled(SIGKILL))
+        let restarted = try ChildProcess("gtn-evaluate", pair + ["--worker-id", "w0-again"], logPrefix: setup.directory.file("w0b"))
+        #expect(workers[1].wait(timeout: 300) == .exited(0), "w1: \(workers[1].stderr)")
+        #expect(restarted.wait(timeout: 300) == .exited(0), "w0-again: \(restarted.stderr)")
+
+        let jobs = try setup.jobs(db: "pair", stage: "gtn-evaluate")
+        #expect(jobs.count == 60 && jobs.allSatisfy { $0.state == .done })
+        #expect(jobs.reduce(0) { $0 + $1.expiries } >= 1, "the killed worker's lease never expired")
+        #expect(try Self.scores(jobs) == expected, "scores after the kill differ from the uninterrupted worker's")
+
+        // real-evaluate selects top-k + calibration and trains them; report checks.
+        try setup.run("real-evaluate", single)
+        let real = try setup.jobs(db: "single", stage: "real-evaluate")
+        #expect((6...8).contains(real.count) && real.allSatisfy { $0.state == .done }, "\(real.count) real-evaluate jobs")
+        let report = try setup.run("report", single)
+        #expect(report.stdout.contains("PASS"), "\(report.stdout)")
+        try checkReportFiles(setup.directory.file("art"))
+    }
+
+    @Test func badInputAndNotReady() throws {
+        let setup = try Setup()
+        let pipeline = setup.pipeline("p", Self.sections())
+        let args = setup.arguments(pipeline, db: "c", artifacts: "art-c")
+        try setup.run("fetch-data", args)
+        let early = try setup.run("gtn-evaluate", args, expect: 75)
+        #expect(early.stdout.contains("run propose-architectures first"), "\(early.stdout)")
+        try setup.run("propose-architectures", args)
+        let noGenerator = try setup.run("gtn-evaluate", args, expect: 2)
+        #expect(noGenerator.stderr.contains("run meta-train-generator first"), "\(noGenerator.stderr)")
+        let notReady = try setup.run("real-evaluate", args, expect: 75)
+        #expect(notReady.stdout.contains("not ready: GTN scoring is not finished (60 pending)"), "\(notReady.stdout)")
+        let tooMany = try setup.run("propose-architectures", args + ["--count", "100000"], expect: 2)
+        #expect(tooMany.stderr.contains("search space holds"), "\(tooMany.stderr)")
+        // A report part way through says what is missing and exits 75.
+        let partial = try setup.run("report", args, expect: 75)
+        #expect(partial.stdout.contains("not final"), "\(partial.stdout)")
+        let text = try String(contentsOfFile: setup.directory.file("art-c/report.md"), encoding: .utf8)
+        #expect(text.contains("Meta-training has not started yet"))
+        #expect(text.contains("Not available yet: GTN scoring: 60 pending"))
+
+        // Pipeline mistakes name the field.
+        let badEncoding = setup.pipeline("bad", Self.sections(include: ", \"include\": [\"w8|c3|skip=1\", \"w8|c3,zz|skip=0\"]"))
+        let bad = try setup.run("propose-architectures", setup.arguments(badEncoding, db: "bad"), expect: 2)
+        #expect(bad.stderr.contains("search.include[1]") && bad.stderr.contains("column 7"), "\(bad.stderr)")
+        let small = setup.pipeline("small", Self.sections(architectures: 100_000))
+        let smallRun = try setup.run("propose-architectures", setup.arguments(small, db: "small"), expect: 2)
+        #expect(smallRun.stderr.contains("search.architectures") && smallRun.stderr.contains("distinct architectures"),
+                "\(smallRun.stderr)")
+    }
+
+    @Test func reportSaysSoForEmptyCalibrationAndDeadJobs() throws {
+        let setup = try Setup()
+        let pipeline = setup.pipeline("p", Self.sections(architectures: 6, calibration: 0))
+        let args = setup.arguments(pipeline, db: "c")
+        for stage in ["fetch-data", "meta-train-generator", "propose-architectures"] { try setup.run(stage, args) }
+        // A job whose parameters are not an architecture dies (max_attempts 1).
+        let campaign = try Queue.Campaign.open(path: setup.directory.file("c.sqlite"), create: false)
+        try campaign.jobs(policy: JobPolicy()).enqueue([NewJob(stage: "gtn-evaluate", parameters: #"{"architecture": "w8|nope"}"#)])
+        let gtn = try setup.run("gtn-evaluate", args, expect: 1)
+        #expect(gtn.stderr.contains("1 gtn-evaluate job is dead"), "\(gtn.stderr)")
+        try setup.run("real-evaluate", args)
+        let report = try setup.run("report", args, expect: 3)
+        #expect(report.stderr.contains("FAIL: the calibration sample is empty"), "\(report.stderr)")
+        let text = try String(contentsOfFile: setup.directory.file("art/report.md"), encoding: .utf8)
+        #expect(text.contains("**Check: FAIL**"))
+        #expect(text.contains("Dead jobs") && text.contains(#"w8\|nope"#), "dead job missing from the report")
+        try checkReportFiles(setup.directory.file("art"))
+    }
+
+    /// Every image the report references exists; PNGs pass `pngcheck`, SVGs parse as XML.
+    func checkReportFiles(_ artifacts: String) throws {
+        let text = try String(contentsOfFile: artifacts + "/report.md", encoding: .utf8)
+        let references = text.split(separator: "\n").compactMap { line -> String? in
+            guard line.hasPrefix("!["), let open = line.firstIndex(of: "("), let close = line.lastIndex(of: ")") else { return nil }
+            return String(line[line.index(after: open)..<close])
+        }
+        #expect(!references.isEmpty)
+        for reference in references {
+            let path = artifacts + "/" + reference
+            #expect(!reference.hasPrefix("/") && FileManager.default.fileExists(atPath: path), "missing image \(reference)")
+            if reference.hasSuffix(".svg") {
+                #expect(XMLParser(contentsOf: URL(fileURLWithPath: path))?.parse() == true, "\(reference) is not well-formed XML")
+            } else {
+                let check = Process()
+                check.executableURL = URL(fileURLWithPath: "/usr/bin/pngcheck")
+                check.arguments = ["-q", path]
+                try check.run()
+                check.waitUntilExit()
+                #expect(check.terminationStatus == 0, "pngcheck rejects \(reference)")
+            }
+        }
+    }
+}
