@@ -5,9 +5,10 @@
 #     finds the campaign's lock held and exits 0 without running anything
 #     (every stage run in the database is the first tick's);
 #  2. ticks with a short budget, one after the other as cron would start
-#     them, complete the campaign: some tick stops with work left (75), the
-#     last one says complete (0), every architecture is scored once and the
-#     report is written.
+#     them, complete the campaign: some tick stops with work left (75) and
+#     some stage is cut short by its --max-seconds and resumed by a later
+#     tick, the last one says complete (0), every architecture is scored
+#     once and the report is written.
 # Needs a release build.
 #
 #   scripts/tests/cron-tick.sh
@@ -19,7 +20,7 @@ root=$PWD
 pipeline=$root/${GTN_TEST_PIPELINE:-pipelines/tiny.json}
 case ${GTN_TEST_PIPELINE:-} in /*) pipeline=$GTN_TEST_PIPELINE ;; esac
 bin=${GTN_NAS_BIN:-$root/.build/release}
-budget=${GTN_TEST_TICK_BUDGET:-15}
+budget=${GTN_TEST_TICK_BUDGET:-8}
 # shellcheck source=scripts/tests/campaign-db.sh
 source scripts/tests/campaign-db.sh
 
@@ -80,6 +81,8 @@ while :; do
 done
 grep -q "campaign .* complete" "$work/tick-$ticks.log" || fail "the last tick did not say the campaign is complete"
 [ "$stopped_early" -ge 1 ] || fail "no tick stopped at its budget; the budget test needs a smaller --budget"
+cut=$(query "SELECT count(*) FROM stage_runs WHERE exit_status = 75")
+[ "$cut" -ge 1 ] || fail "no stage was stopped by its --max-seconds; the budget test needs a smaller --budget"
 
 architectures=$(pipeline_field "$pipeline" search architectures)
 jobs=$(query "SELECT count(*), sum(state = 'done') FROM jobs WHERE stage = 'gtn-evaluate'")
@@ -88,4 +91,4 @@ twice=$(query "SELECT a.job_id FROM job_attempts a JOIN jobs j ON a.job_id = j.i
                AND a.outcome = 'complete' GROUP BY a.job_id HAVING count(*) != 1")
 [ -z "$twice" ] || fail "gtn-evaluate jobs completed more than once: $twice"
 [ -s "$artifacts/report.md" ] || fail "no report at $artifacts/report.md"
-say "complete after $ticks ticks ($stopped_early stopped at the budget); $architectures architectures scored once each; report written"
+say "complete after $ticks ticks ($stopped_early stopped at the budget, $cut stage runs cut by --max-seconds); $architectures architectures scored once each; report written"
