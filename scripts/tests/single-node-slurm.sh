@@ -109,7 +109,8 @@ SelectTypeParameters=CR_Core
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/filetxt
 JobCompLoc=$d/log/jobcomp.txt
-SchedulerParameters=batch_sched_delay=0
+# a requeued job may start once its BeginTime passes: look every 5 s, not 60
+SchedulerParameters=batch_sched_delay=0,sched_interval=5
 MailProg=/bin/true
 MpiDefault=none
 ReturnToService=2
