@@ -120,7 +120,9 @@ task2_cancelled() { [ "$(field "${array}_2" JobState)" = CANCELLED ]; }
 until_true 60 "task ${array}_2 to end cancelled" task2_cancelled
 
 say "submitting the same command again"
-second=$(submit | tee /dev/stderr | sed -n 's/^ *[a-z-]* *job \([0-9]*\)$/\1/p')
+output=$(submit 2>&1) || { echo "$output"; fail "the second submission failed"; }
+echo "$output"
+second=$(sed -n 's/^ *[a-z-]* *job \([0-9]*\)$/\1/p' <<<"$output")
 [ "$(echo "$second" | wc -w)" -eq 6 ] || fail "expected six job ids from the second submission, found: $second"
 say "waiting for the queue to empty"
 until_true 1200 "the queue to empty" slurm_queue_empty
