@@ -79,16 +79,6 @@ trap finish EXIT
 
 query() { db_query "$db" "$1"; }
 
-# until_true SECONDS WHAT COMMAND...: polls COMMAND every second.
-until_true() {
-    local limit=$1 what=$2 deadline=$((SECONDS + $1))
-    shift 2
-    until "$@"; do
-        [ "$SECONDS" -lt "$deadline" ] || fail "timed out after $limit s waiting for $what"
-        sleep 1
-    done
-}
-
 # field JOB NAME: a field of `scontrol show job` (one line per array task).
 field() { sl scontrol show job -o "$1" | grep -o "\b$2=[^ ]*" | cut -d= -f2; }
 
@@ -115,9 +105,9 @@ sl scancel --batch --signal=USR1 "${array}_1"
 sl scancel "${array}_2"
 
 requeued() { [ "$(field "${array}_1" Restarts)" = 1 ]; }
-until_true 60 "task ${array}_1 to requeue itself" requeued
+slurm_wait_for 60 requeued || fail "task ${array}_1 did not requeue itself within 60 s"
 task2_cancelled() { [ "$(field "${array}_2" JobState)" = CANCELLED ]; }
-until_true 60 "task ${array}_2 to end cancelled" task2_cancelled
+slurm_wait_for 60 task2_cancelled || fail "task ${array}_2 did not end cancelled within 60 s"
 
 say "submitting the same command again"
 output=$(submit 2>&1) || { echo "$output"; fail "the second submission failed"; }
@@ -125,7 +115,7 @@ echo "$output"
 second=$(sed -n 's/^ *[a-z-]* *job \([0-9]*\)$/\1/p' <<<"$output")
 [ "$(echo "$second" | wc -w)" -eq 6 ] || fail "expected six job ids from the second submission, found: $second"
 say "waiting for the queue to empty"
-until_true 1200 "the queue to empty" slurm_queue_empty
+slurm_wait_for 1200 slurm_queue_empty || fail "the queue did not empty within 1200 s"
 
 say "checking"
 for id in $second; do
