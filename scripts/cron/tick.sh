@@ -46,12 +46,8 @@ while [ $# -gt 0 ]; do
 done
 [[ $budget =~ ^[1-9][0-9]*$ ]] || fail "--budget: expected a positive number of seconds, found '$budget'"
 [[ $workers =~ ^[1-9][0-9]*$ ]] || fail "--workers: expected a positive integer, found '$workers'"
-[ -f "$pipeline" ] || fail "pipeline file $pipeline does not exist (expected e.g. pipelines/default.json)"
-pipeline="$(cd "$(dirname "$pipeline")" && pwd)/$(basename "$pipeline")"
-bin=${GTN_NAS_BIN:-$root/.build/release}
-for program in campaign "${GTN_STAGES[@]}"; do
-    [ -x "$bin/$program" ] || { echo "tick: $bin/$program is not built; run \`swift build -c release\` in $root" >&2; exit 1; }
-done
+gtn_locate tick "$root" "$pipeline" || exit
+pipeline=$GTN_PIPELINE bin=$GTN_BIN
 
 cd "$root" || exit 1
 gtn_campaign_init "$bin" "$pipeline" "${stage_options[@]}" || exit

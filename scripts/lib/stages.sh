@@ -2,6 +2,10 @@
 # Shared by the Slurm batch scripts (scripts/slurm/) and the cron tick
 # (scripts/cron/tick.sh); sourced, never run. Defines:
 #   GTN_STAGES                     the six stages in pipeline order
+#   gtn_locate PROGRAM ROOT PIPELINE   checks the pipeline file and that the stages
+#                                  are built; sets GTN_PIPELINE (absolute) and
+#                                  GTN_BIN ($GTN_NAS_BIN, default ROOT/.build/release);
+#                                  returns 2 (no pipeline) or 1 (not built)
 #   gtn_campaign_init BIN PIPELINE [STAGE OPTIONS...]
 #                                  checks the pipeline and creates (or checks) the
 #                                  campaign database with `campaign init`; sets
@@ -12,6 +16,24 @@
 #                                  signals to them; returns the worst status
 
 GTN_STAGES=(fetch-data meta-train-generator propose-architectures gtn-evaluate real-evaluate report)
+
+gtn_locate() {
+    local program=$1 root=$2 pipeline=$3 missing=() name
+    if [ ! -f "$pipeline" ]; then
+        echo "$program: pipeline file $pipeline does not exist (expected e.g. pipelines/default.json)" >&2
+        return 2
+    fi
+    GTN_PIPELINE="$(cd "$(dirname "$pipeline")" && pwd)/$(basename "$pipeline")"
+    GTN_BIN=${GTN_NAS_BIN:-$root/.build/release}
+    for name in campaign "${GTN_STAGES[@]}"; do
+        [ -x "$GTN_BIN/$name" ] || missing+=("$name")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "$program: not built in $GTN_BIN: ${missing[*]}" >&2
+        echo "HINT: run \`swift build -c release\` in $root (or set GTN_NAS_BIN)" >&2
+        return 1
+    fi
+}
 
 # The campaign's name, database and artifacts directory, as `campaign init`
 # reports them ("campaign NAME: database PATH, artifacts DIR, journal MODE").

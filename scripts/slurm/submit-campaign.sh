@@ -42,17 +42,9 @@ while [ $# -gt 0 ]; do
     shift
 done
 [[ $workers =~ ^[1-9][0-9]*$ ]] || fail "--workers: expected a positive integer, found '$workers'"
-[ -f "$pipeline" ] || fail "pipeline file $pipeline does not exist (expected e.g. pipelines/default.json)"
-pipeline="$(cd "$(dirname "$pipeline")" && pwd)/$(basename "$pipeline")"
+gtn_locate submit-campaign "$root" "$pipeline" || exit
+pipeline=$GTN_PIPELINE bin=$GTN_BIN
 command -v sbatch >/dev/null || fail "sbatch not found: run this on a Slurm login node" 1
-
-bin=${GTN_NAS_BIN:-$root/.build/release}
-missing=()
-for program in campaign "${GTN_STAGES[@]}"; do
-    [ -x "$bin/$program" ] || missing+=("$program")
-done
-[ ${#missing[@]} -eq 0 ] || fail "not built in $bin: ${missing[*]}
-HINT: run \`swift build -c release\` in $root (or set GTN_NAS_BIN)" 1
 
 # The jobs find the scripts and binaries through these (sbatch passes the
 # submitting environment on) and run in the repository root.
@@ -65,8 +57,9 @@ logs=$GTN_ARTIFACTS/slurm
 mkdir -p "$logs"  # Slurm does not create the directory of --output
 
 # Jobs of this campaign still in the queue: the chain is named CAMPAIGN.STAGE.
-live=$(squeue --noheader --user="$(id -un)" --format='%F %j' |
-       awk -v prefix="$GTN_CAMPAIGN." 'index($2, prefix) == 1 { print $1 }' | sort -u | paste -sd: -)
+queued=$(squeue --noheader --user="$(id -un)" --format='%F %j') ||
+    fail "squeue failed (see above): is the Slurm controller reachable from here?" 1
+live=$(awk -v prefix="$GTN_CAMPAIGN." 'index($2, prefix) == 1 { print $1 }' <<<"$queued" | sort -u | paste -sd: -)
 dependency=""
 if [ -n "$live" ]; then
     dependency="afterany:$live"
