@@ -21,6 +21,15 @@ struct DataSplits {
         return low...high
     }
 
+    /// Loads all three splits for a stage that cannot start without them
+    /// (invalid input, naming the stage to run first).
+    static func loadRequired(_ context: StageContext) throws -> DataSplits {
+        guard let data = try load(context) else {
+            throw InputError("the dataset splits in \(FetchData.directory(context).path) are missing\nHINT: run fetch-data first")
+        }
+        return data
+    }
+
     /// Loads all three splits; a missing one means `fetch-data` has not run.
     static func load(_ context: StageContext) throws -> DataSplits? {
         let files = FetchData.splitFiles(context)

@@ -21,8 +21,7 @@ public enum GTNEvaluate {
     }
 
     static func plan(_ context: StageContext) throws -> StagePlan {
-        try context.jobs.counts(stage: name).total == 0 ? .run(reason: "no architectures proposed yet")
-                                                        : try Stage.planFromJobs(context)
+        try planFromJobsOrRun(context, whenNone: "no architectures proposed yet")
     }
 
     /// The validation images architectures are scored on (also the
@@ -35,9 +34,7 @@ public enum GTNEvaluate {
         guard try context.jobs.counts(stage: name).total > 0 else {
             return .incomplete(reason: "not ready: no architectures proposed yet; run propose-architectures first")
         }
-        guard let data = try DataSplits.load(context) else {
-            throw InputError("the dataset splits in \(FetchData.directory(context).path) are missing\nHINT: run fetch-data first")
-        }
+        let data = try DataSplits.loadRequired(context)
         guard let teaching = try MetaTrainGenerator.loadTeaching(context, data: data) else {
             throw InputError("the generator artifact \(MetaTrainGenerator.generatorFile(context).path) does not exist\n"
                              + "HINT: run meta-train-generator first")

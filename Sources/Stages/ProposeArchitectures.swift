@@ -42,13 +42,10 @@ public enum ProposeArchitectures {
         let search = context.pipeline.search
         let included = Array(search.include.prefix(count))
         let stream = RandomStream(seed: stageSeed(context, "propose-architectures"))
-        do {
-            let sampled = try search.space.sample(min(count, search.space.distinctCount), using: stream)
-            var seen = Set(included)
-            return included + sampled.filter { seen.insert($0).inserted }.prefix(count - included.count)
-        } catch {
-            throw InputError("\(context.pipeline.origin): search: \(error)")
-        }
+        // At most the whole space, so sampling cannot fail; `run` rejects larger counts first.
+        let sampled = try search.space.sample(min(count, search.space.distinctCount), using: stream)
+        var seen = Set(included)
+        return included + sampled.filter { seen.insert($0).inserted }.prefix(count - included.count)
     }
 
     static func run(_ context: StageContext) throws -> StageResult {

@@ -25,8 +25,7 @@ public enum RealEvaluate {
     }
 
     static func plan(_ context: StageContext) throws -> StagePlan {
-        try context.jobs.counts(stage: name).total == 0 ? .run(reason: "selecting architectures once GTN scoring is done")
-                                                        : try Stage.planFromJobs(context)
+        try planFromJobsOrRun(context, whenNone: "selecting architectures once GTN scoring is done")
     }
 
     static func run(_ context: StageContext) throws -> StageResult {
@@ -45,9 +44,7 @@ public enum RealEvaluate {
                         + "(\(selection.all.count) architectures, \(added) new jobs)")
         }
         guard !selection.all.isEmpty else { return .done(summary: "nothing to evaluate: no architecture has a GTN score") }
-        guard let data = try DataSplits.load(context) else {
-            throw InputError("the dataset splits in \(FetchData.directory(context).path) are missing\nHINT: run fetch-data first")
-        }
+        let data = try DataSplits.loadRequired(context)
         let settings = context.pipeline.realEvaluation
         let proxyScoring = GTNEvaluate.scoringImages(context, data: data)
         let proxySteps = min(context.pipeline.gtnEvaluationSteps, settings.steps)

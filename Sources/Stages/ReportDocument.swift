@@ -13,7 +13,7 @@ struct ReportDocument {
     let facts: CampaignFacts
     let imageFolder: String
 
-    /// Architectures with both a GTN score and real-data results, by encoding.
+    /// GTN and real-data results by encoding.
     private let gtnByArchitecture: [String: GTNScore]
     private let realByArchitecture: [String: RealScore]
 
@@ -189,10 +189,7 @@ struct ReportDocument {
             return (text + "Not available yet: real-data evaluation \(state).\n\n",
                     .incomplete("the real-data evaluation is not finished (\(state))"))
         }
-        let pairs = selection.calibration.compactMap { architecture -> (GTNScore, RealScore)? in
-            guard let gtn = gtnByArchitecture[architecture], let real = realByArchitecture[architecture] else { return nil }
-            return (gtn, real)
-        }
+        let pairs = scored(selection.calibration)
         text += "Calibration sample: \(pairs.count) architectures drawn uniformly from the \(facts.gtnScores.count) scored "
             + "(\(facts.pipeline.realEvaluation.calibration) requested), each trained on real data for "
             + "\(facts.pipeline.realEvaluation.steps) steps. Statistics against real validation accuracy, with 95% "
@@ -242,13 +239,9 @@ struct ReportDocument {
     /// GTN score against real validation accuracy for every architecture
     /// trained on real data, the GTN top 10% (of all scored) marked.
     private mutating func scatterPlot(selection: RealSelection) -> String {
-        let evaluated = selection.all.compactMap { architecture -> (GTNScore, RealScore)? in
-            guard let gtn = gtnByArchitecture[architecture], let real = realByArchitecture[architecture] else { return nil }
-            return (gtn, real)
-        }
+        let evaluated = scored(selection.all)
         let topCount = max(1, Int((Double(facts.gtnScores.count) * 0.1).rounded(.up)))
-        let top = Set(facts.gtnScores.sorted { ($0.score, $1.architecture) > ($1.score, $0.architecture) }
-            .prefix(topCount).map(\.architecture))
+        let top = Set(GTNScore.ranked(facts.gtnScores).prefix(topCount).map(\.architecture))
         let file = "rank-scatter.svg"
         addImage(file, Report.scatterPlot(
             title: "GTN score vs real validation accuracy", xLabel: "GTN score", yLabel: "real validation accuracy",
@@ -263,7 +256,7 @@ struct ReportDocument {
     private func searchOutcomeSection() -> String {
         var text = "## Search outcome\n\n"
         guard !facts.gtnScores.isEmpty else { return text + "No architecture has a GTN score yet.\n\n" }
-        let byGTN = facts.gtnScores.sorted { ($0.score, $1.architecture) > ($1.score, $0.architecture) }
+        let byGTN = GTNScore.ranked(facts.gtnScores)
         let gtnRank = Dictionary(uniqueKeysWithValues: byGTN.enumerated().map { ($1.architecture, $0 + 1) })
         func real(_ architecture: String, _ value: (RealScore) -> Double) -> String {
             realByArchitecture[architecture].map { formatNumber(value($0)) } ?? "–"
@@ -320,6 +313,14 @@ struct ReportDocument {
         text += "Run time of all stage runs so far: \(ProgressReporter.duration(total)) "
             + "(meta-training \(ProgressReporter.duration(meta))); worker processes running at once each count.\n\n"
         return text
+    }
+
+    /// The GTN and real-data results of those of `architectures` that have both.
+    private func scored(_ architectures: [String]) -> [(GTNScore, RealScore)] {
+        architectures.compactMap { architecture in
+            guard let gtn = gtnByArchitecture[architecture], let real = realByArchitecture[architecture] else { return nil }
+            return (gtn, real)
+        }
     }
 
     // MARK: Images

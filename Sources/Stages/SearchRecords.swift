@@ -41,6 +41,11 @@ public struct GTNScore: Codable, Equatable, Sendable {
     /// Wall-clock seconds: building, training and scoring.
     public let seconds: Double
     public let parameters: Int
+
+    /// `scores` best first (ties by encoding): the order of "top by GTN score".
+    static func ranked(_ scores: [GTNScore]) -> [GTNScore] {
+        scores.sorted { ($0.score, $1.architecture) > ($1.score, $0.architecture) }
+    }
 }
 
 /// The result of a `real-evaluate` job.
@@ -82,8 +87,7 @@ public struct RealSelection: Equatable, Sendable {
 
     /// The selection for `scores` under the `real_evaluation` section.
     init(scores: [GTNScore], section: RealEvaluationSection, seed: UInt64) {
-        let ranked = scores.sorted { ($0.score, $1.architecture) > ($1.score, $0.architecture) }
-        topK = Array(ranked.prefix(section.topK).map(\.architecture))
+        topK = Array(GTNScore.ranked(scores).prefix(section.topK).map(\.architecture))
         var rng = RandomStream(seed: seed)
         let pool = scores.map(\.architecture).sorted()
         calibration = Array(rng.permutation(pool.count).prefix(section.calibration).map { pool[$0] })

@@ -37,6 +37,13 @@ func planFromStatus(_ context: StageContext, outputs: [URL], present: String) th
     }
 }
 
+/// The plan of a job-worker stage whose jobs an earlier stage or its own run
+/// enqueues: run (saying `whenNone`) while it has no jobs, so the run can say
+/// what it waits for; otherwise `Stage.planFromJobs`.
+func planFromJobsOrRun(_ context: StageContext, whenNone: String) throws -> StagePlan {
+    try context.jobs.counts(stage: context.stage).total == 0 ? .run(reason: whenNone) : try Stage.planFromJobs(context)
+}
+
 /// The random stream of `purpose` for one architecture: from the campaign
 /// seed and the encoding only, so every worker draws the same numbers.
 func architectureStream(_ context: StageContext, _ purpose: String, _ architecture: Architecture) -> RandomStream {
