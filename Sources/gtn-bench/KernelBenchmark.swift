@@ -4,14 +4,21 @@ import TensorCore
 /// GFLOP/s of the convolution and matmul kernels at the learner's shapes,
 /// relative to a large sgemm measured in the same run.
 enum KernelBenchmark {
-    static func run(repeats: Int) {
+    /// The machine's reference throughput in GFLOP/s: the best large square
+    /// sgemm (this machine is shared and noisy), printed as it is measured.
+    static func sgemmReference(repeats: Int) -> Double {
         var rng = RandomStream(seed: 1)
-        // The reference: the best large square sgemm (this machine is shared and noisy).
         let peak = [1024, 1536, 2048].map { n -> Double in
             let a: NDArray<Float> = rng.normal([n, n]), b: NDArray<Float> = rng.normal([n, n])
             return 2 * pow(Double(n), 3) / fastestSeconds(repeats: repeats) { _ = NDArray.matmul(a, b) } / 1e9
         }.max()!
         print(String(format: "sgemm (best of 1024³, 1536³, 2048³): %.1f GFLOP/s (reference)", peak))
+        return peak
+    }
+
+    static func run(repeats: Int) {
+        let peak = sgemmReference(repeats: repeats)
+        var rng = RandomStream(seed: 1)
         print("kernel                                    GFLOP/s   ratio to sgemm")
 
         func report(_ name: String, flops: Double, _ body: () -> Void) {

@@ -56,6 +56,8 @@ enum MetaTrainingBenchmark {
         let gflops = (BLASInfo.gemmOperations - operationsBefore) / elapsed / 1e9
         print(String(format: "%.2f s per meta-iteration; matrix products %.1f GFLOP/s over the run; peak memory %.0f MiB",
                      elapsed / Double(o.iterations), gflops, peakMemoryMiB()))
+        let peak = KernelBenchmark.sgemmReference(repeats: 3)
+        print(String(format: "meta-iteration throughput: %.0f%% of sgemm", 100 * gflops / peak))
         if o.compare {
             let test = try loadSplit(prepared.testURL)
             compare(trainer, state, train: train, validation: held, test: test)
