@@ -42,8 +42,18 @@ public struct MetaTrainingConfig: Sendable, Equatable {
     /// Rescale the meta-gradient to at most this norm (nil: no clipping).
     public var gradientClipNorm: Double? = nil
     public var curriculum: CurriculumMode = .learned
+    public var learners: LearnerSource = .fixed
 
     public init(iterations: Int) { self.iterations = iterations }
+}
+
+/// Which learner each meta-iteration (and each evaluation) teaches.
+public enum LearnerSource: Sendable, Equatable {
+    /// Always the setup's own learner (the paper's method).
+    case fixed
+    /// A fresh `ArchitectureLearner` each time, its architecture drawn from
+    /// the space, so the teaching data generalises across architectures.
+    case searchSpace(SearchSpace)
 }
 
 /// Everything the outer loop carries from one meta-iteration to the next —
@@ -112,17 +122,31 @@ public struct MetaTrainer: Sendable {
         RandomStream(seed: seed).derived("meta-iteration/\(iteration)/\(purpose)")
     }
 
+    /// The setup teaching the learner of iteration `i` for `purpose`: `setup`
+    /// itself, or with a learner whose architecture is drawn from the
+    /// stream (`purpose` + "-architecture") of that iteration.
+    public func teaching(iteration i: Int, _ purpose: String) -> TeachingSetup {
+        switch config.learners {
+        case .fixed:
+            return setup
+        case .searchSpace(let space):
+            var rng = stream(iteration: i, purpose + "-architecture")
+            return setup.replacingLearner(ArchitectureLearner(architecture: space.draw(&rng), image: setup.generator.image))
+        }
+    }
+
     /// Runs one meta-iteration on `state`, drawing the real batch from `train`.
     /// Throws (leaving `state` unchanged) when the meta-loss is not finite.
     public func step(_ state: inout MetaTrainingState, train: LabelledImages) throws -> MetaStep {
         let i = state.iteration
+        let teaching = teaching(iteration: i, "learner")
         var learnerRNG = stream(iteration: i, "learner")
         var batchRNG = stream(iteration: i, "real-batch")
-        let learnerInitial: NDArray<Float> = setup.learner.initialParameters(&learnerRNG)
+        let learnerInitial: NDArray<Float> = teaching.learner.initialParameters(&learnerRNG)
         let real = train.subset((0..<config.metaBatch).map { _ in batchRNG.nextInt(below: train.count) })
         let leaf = Tensor(NDArray(shape: [state.meta.count], data: state.meta), requiresGrad: true)
-        let loss = setup.metaLoss(leaf, learnerInitial: learnerInitial, realImages: real.images, realLabels: real.labels,
-                                  mode: config.curriculum, noiseStream: stream(iteration: i, "noise"))
+        let loss = teaching.metaLoss(leaf, learnerInitial: learnerInitial, realImages: real.images, realLabels: real.labels,
+                                     mode: config.curriculum, noiseStream: stream(iteration: i, "noise"))
         let lossValue = Double(loss.scalar)
         guard lossValue.isFinite else { throw nonFinite(state, loss: lossValue) }
         var gradient = gradients(of: loss, wrt: [leaf])[0].value.data
@@ -151,14 +175,17 @@ public struct MetaTrainer: Sendable {
     }
 
     /// Accuracy on `evaluation` of a fresh learner (stream "evaluation-learner"
-    /// of `iteration`, `learnerIndex`) trained for T steps on the current data.
+    /// of `iteration`, `learnerIndex`; drawn from the search space when the
+    /// config says so) trained for T steps on the current data.
     public func evaluate(_ state: MetaTrainingState, on evaluation: LabelledImages, learnerIndex: Int = 0,
                          steps: Int? = nil) -> Double {
-        var rng = stream(iteration: state.iteration, "evaluation-learner/\(learnerIndex)")
-        let initial: NDArray<Float> = setup.learner.initialParameters(&rng)
-        let trained = setup.trainLearner(meta: NDArray(shape: [state.meta.count], data: state.meta),
-                                         learnerInitial: initial, steps: steps, mode: config.curriculum,
-                                         noiseStream: stream(iteration: state.iteration, "evaluation-noise/\(learnerIndex)")) { _, _ in }
-        return accuracy(of: setup.learner, parameters: trained, images: evaluation.images, labels: evaluation.labels)
+        let purpose = "evaluation-learner/\(learnerIndex)"
+        let teaching = teaching(iteration: state.iteration, purpose)
+        var rng = stream(iteration: state.iteration, purpose)
+        let initial: NDArray<Float> = teaching.learner.initialParameters(&rng)
+        let trained = teaching.trainLearner(meta: NDArray(shape: [state.meta.count], data: state.meta),
+                                            learnerInitial: initial, steps: steps, mode: config.curriculum,
+                                            noiseStream: stream(iteration: state.iteration, "evaluation-noise/\(learnerIndex)")) { _, _ in }
+        return accuracy(of: teaching.learner, parameters: trained, images: evaluation.images, labels: evaluation.labels)
     }
 }

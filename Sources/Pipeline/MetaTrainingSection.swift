@@ -1,5 +1,13 @@
 import GTN
 
+/// Which learners `meta-train-generator` teaches.
+public enum MetaTrainingLearners: String, Sendable, CaseIterable {
+    /// The paper's MNIST learner (scaled by `width`), every meta-iteration.
+    case standard
+    /// A learner drawn from the `search` section's space every meta-iteration.
+    case searchSpace = "search_space"
+}
+
 /// `meta_training`: how `meta-train-generator` meta-learns the generator,
 /// curriculum and inner optimiser (docs/pipeline.md). Optional; every field
 /// has a default (the small configuration: T 16, generator batch 64, width 0.25).
@@ -28,6 +36,7 @@ public struct MetaTrainingSection: PipelineSection {
     /// Inner steps per recompute block; 0 = keep the whole unroll in memory.
     public let recomputeBlock: Int
     public let curriculum: CurriculumMode
+    public let learners: MetaTrainingLearners
     /// Checkpoint (and evaluate) every this many meta-iterations.
     public let checkpointEvery: Int
     /// Validation images used for the periodic accuracy of a fresh learner.
@@ -38,6 +47,7 @@ public struct MetaTrainingSection: PipelineSection {
         innerSteps = 16; generatorBatch = 64; metaBatch = 128; width = 0.25; noiseSize = 128
         iterations = 200; learningRate = 0.02; finalLearningRateFraction = 0.1; gradientClipNorm = 1
         innerLearningRate = 0.02; innerMomentum = 0.5; recomputeBlock = 4; curriculum = .learned
+        learners = .standard
         checkpointEvery = 10; evaluationImages = 2000
     }
 
@@ -56,6 +66,7 @@ public struct MetaTrainingSection: PipelineSection {
         innerMomentum = try object.number("inner_momentum", in: 1e-6...0.999, default: d.innerMomentum)
         recomputeBlock = try object.integer("recompute_block", in: 0...1024, default: d.recomputeBlock)
         curriculum = try object.choice("curriculum", as: CurriculumMode.self, default: d.curriculum)
+        learners = try object.choice("learners", as: MetaTrainingLearners.self, default: d.learners)
         checkpointEvery = try object.integer("checkpoint_every", in: 1...10_000_000, default: d.checkpointEvery)
         evaluationImages = try object.integer("evaluation_images", in: 1...1_000_000, default: d.evaluationImages)
         if generatorBatch < 2 {

@@ -10,18 +10,21 @@ import Queue
 /// Meta-training checkpoints: the whole `MetaTrainingState` (meta-parameters,
 /// Adam's moments and step, the iteration count) as one artifact, written
 /// atomically. A fingerprint of the campaign seed and the `data` and
-/// `meta_training` sections ties a checkpoint to the configuration that made it.
+/// `meta_training` sections (and `search`, when meta-training samples its
+/// learners from it) ties a checkpoint to the configuration that made it.
 enum Checkpoint {
     /// SHA-256 of the canonical JSON of the settings a checkpoint depends on.
     static func fingerprint(_ context: StageContext) -> String {
         SHA256.hash(settings(context))
     }
 
-    /// `{"campaign":…,"data":…,"meta_training":…}` as canonical JSON (the
-    /// `meta_training` section as written, or `{}` when defaulted).
+    /// `{"campaign":…,"data":…,"meta_training":…}` as canonical JSON (each
+    /// section as written, or `{}` when defaulted), plus `"search":…` when
+    /// meta-training draws its learners from the search space.
     static func settings(_ context: StageContext) -> String {
         guard case .object(let members) = context.pipeline.document else { return "{}" }
         let wanted = ["campaign", "data", "meta_training"]
+            + (context.pipeline.metaTraining.learners == .searchSpace ? ["search"] : [])
         return JSONValue.object(wanted.map { key in (key, members.first { $0.key == key }?.value ?? .object([])) }).canonicalText
     }
 

@@ -35,7 +35,8 @@ public enum MetaTrainGenerator {
     }
 
     /// The teaching setup the pipeline describes, for this data (with the
-    /// standard learner that meta-training teaches).
+    /// standard learner; `trainer` replaces it per meta-iteration when
+    /// `meta_training.learners` is `search_space`).
     static func teachingSetup(_ context: StageContext, data: DataSplits) -> TeachingSetup {
         let m = context.pipeline.metaTraining
         return TeachingSetup(
@@ -55,6 +56,7 @@ public enum MetaTrainGenerator {
         config.finalLearningRateFraction = m.finalLearningRateFraction
         config.gradientClipNorm = m.gradientClipNorm > 0 ? m.gradientClipNorm : nil
         config.curriculum = m.curriculum
+        config.learners = m.learners == .searchSpace ? .searchSpace(context.pipeline.search.space) : .fixed
         return MetaTrainer(setup: setup, config: config, seed: stageSeed(context, "meta-train-generator"))
     }
 

@@ -11,6 +11,7 @@ enum BenchCommand {
                                [--iterations N] [--block B] [--evaluate-every K]
                                [--inner-lr X] [--meta-lr X] [--clip X] [--seed S]
                                [--curriculum learned|fresh|shuffled] [--compare 1]
+                               [--learners standard|search-space]
 
     kernels    GFLOP/s of sgemm (the machine's reference), matmul and the three
                convolution kernels at the learner's shapes (batch 128 of 1x28x28:
@@ -27,6 +28,8 @@ enum BenchCommand {
                width 0.25, meta batch 128, block 4), 20 iterations. --compare 1
                then prints test accuracy after each inner step (5 fresh learners)
                next to the real-data control (learning rate chosen on validation).
+               --learners search-space teaches a learner drawn from the default
+               search space every meta-iteration (and evaluates on drawn ones).
 
     OPENBLAS_NUM_THREADS sets the thread count; OPENBLAS_CORETYPE the kernel family.
     """
@@ -35,6 +38,7 @@ enum BenchCommand {
         guard let command = args.first else { print(usage); return 2 }
         var values: [String: Double] = [:]
         var curriculum = CurriculumMode.learned
+        var searchSpaceLearners = false
         var i = 1
         while i < args.count {
             if args[i] == "--curriculum", i + 1 < args.count {
@@ -43,6 +47,15 @@ enum BenchCommand {
                     return 2
                 }
                 curriculum = mode
+                i += 2
+                continue
+            }
+            if args[i] == "--learners", i + 1 < args.count {
+                guard ["standard", "search-space"].contains(args[i + 1]) else {
+                    FileHandle.standardError.write("gtn-bench: --learners takes standard or search-space\n".data(using: .utf8)!)
+                    return 2
+                }
+                searchSpaceLearners = args[i + 1] == "search-space"
                 i += 2
                 continue
             }
@@ -79,6 +92,7 @@ enum BenchCommand {
             o.metaLearningRate = values["meta-lr"] ?? o.metaLearningRate
             o.clipNorm = values["clip"]
             o.curriculum = curriculum
+            o.learners = searchSpaceLearners ? .searchSpace(.standard) : .fixed
             o.compare = (options["compare"] ?? 0) != 0
             o.seed = UInt64(options["seed"] ?? Int(o.seed))
             do {

@@ -14,6 +14,7 @@ enum MetaTrainingBenchmark {
         var evaluateEvery = 0, seed: UInt64 = 1, innerLearningRate = 0.02, metaLearningRate = 0.02
         var clipNorm: Double? = nil
         var curriculum = CurriculumMode.learned
+        var learners = LearnerSource.fixed
         var compare = false
     }
 
@@ -35,8 +36,9 @@ enum MetaTrainingBenchmark {
         config.learningRate = o.metaLearningRate
         config.gradientClipNorm = o.clipNorm
         config.curriculum = o.curriculum
+        config.learners = o.learners
         let trainer = MetaTrainer(setup: setup, config: config, seed: o.seed)
-        print("meta-training: curriculum \(o.curriculum.rawValue), T = \(o.steps), generator batch \(o.batch), width \(o.width), meta batch \(o.metaBatch), "
+        print("meta-training: curriculum \(o.curriculum.rawValue), learners \(o.learners == .fixed ? "standard" : "search space"), T = \(o.steps), generator batch \(o.batch), width \(o.width), meta batch \(o.metaBatch), "
               + "recompute block \(o.block), \(setup.layout.count) meta-parameters, \(setup.learner.layout.count) learner parameters")
         let held = validation.subset(Array(0..<2000))
         var state = trainer.initialState()

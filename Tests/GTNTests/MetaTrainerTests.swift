@@ -20,7 +20,7 @@ func syntheticImages(count: Int, seed: UInt64) -> LabelledImages {
 @Suite struct MetaTraining {
     static let image = ImageShape(channels: 1, height: 8, width: 8, classes: 3)
 
-    static func trainer(iterations: Int, mode: CurriculumMode = .learned) -> MetaTrainer {
+    static func trainer(iterations: Int, mode: CurriculumMode = .learned, learners: LearnerSource = .fixed) -> MetaTrainer {
         let setup = TeachingSetup(generator: Generator(image: image, noiseSize: 8, width: 1.0 / 32, outputRange: -1...3),
                                   learner: StandardLearner(image: image, width: 1.0 / 16),
                                   innerSteps: 4, batch: 6, recomputeBlock: 2, initialLearningRate: 0.5)
@@ -28,6 +28,7 @@ func syntheticImages(count: Int, seed: UInt64) -> LabelledImages {
         config.metaBatch = 24
         config.learningRate = 0.02
         config.curriculum = mode
+        config.learners = learners
         return MetaTrainer(setup: setup, config: config, seed: 77)
     }
 
@@ -43,6 +44,28 @@ func syntheticImages(count: Int, seed: UInt64) -> LabelledImages {
             for _ in 0..<2 { _ = try trainer.step(&resumed, train: data) }
             #expect(resumed == straight, "curriculum \(mode): resumed state differs from the uninterrupted run")
         }
+    }
+
+    @Test func searchSpaceLearnersAreDrawnPerIterationAndResumeExactly() throws {
+        let space = try SearchSpace(blocks: 1...2, layersPerBlock: 1...2, widths: [2, 4])
+        let trainer = Self.trainer(iterations: 6, learners: .searchSpace(space))
+        let drawn = (0..<6).map { trainer.teaching(iteration: $0, "learner").learner }
+        let architectures = drawn.compactMap { ($0 as? ArchitectureLearner)?.architecture }
+        #expect(architectures.count == 6 && architectures.allSatisfy(space.contains))
+        #expect(Set(architectures).count > 1, "every iteration drew \(architectures[0])")
+        #expect(trainer.teaching(iteration: 3, "learner").learner.layout == drawn[3].layout, "draws are not repeatable")
+        #expect(Self.trainer(iterations: 6).teaching(iteration: 3, "learner").learner is StandardLearner)
+
+        let data = syntheticImages(count: 60, seed: 5)
+        var straight = trainer.initialState()
+        for _ in 0..<6 { #expect(try trainer.step(&straight, train: data).metaLoss.isFinite) }
+        // A new trainer (a restarted process) continuing from the state after 3 iterations.
+        var resumed = trainer.initialState()
+        for _ in 0..<3 { _ = try trainer.step(&resumed, train: data) }
+        let restarted = Self.trainer(iterations: 6, learners: .searchSpace(space))
+        for _ in 0..<3 { _ = try restarted.step(&resumed, train: data) }
+        #expect(resumed == straight)
+        #expect(trainer.evaluate(straight, on: syntheticImages(count: 30, seed: 6)).isFinite)
     }
 
     @Test func metaLossFallsOnASyntheticTask() throws {

@@ -18,10 +18,18 @@ import Testing
         let directory = TemporaryDirectory()
         let pipeline: String
 
-        init() throws {
-            let checksums = try FetchDataStage.writeDataset(in: directory.file("mnist"), height: 8, width: 8)
-            pipeline = directory.write("p.json", FetchDataStage.pipeline(name: "c", source: directory.file("mnist"),
-                                                                         checksums: checksums, extra: MetaTrainGeneratorStage.metaTraining))
+        let checksums: [String: String]
+
+        /// `extra`: the pipeline's sections after `campaign` and `data`.
+        init(extra: String = MetaTrainGeneratorStage.metaTraining) throws {
+            checksums = try FetchDataStage.writeDataset(in: directory.file("mnist"), height: 8, width: 8)
+            pipeline = directory.write("p.json", "")
+            rewritePipeline(extra: extra)
+        }
+
+        func rewritePipeline(extra: String) {
+            _ = directory.write("p.json", FetchDataStage.pipeline(name: "c", source: directory.file("mnist"),
+                                                                  checksums: checksums, extra: extra))
         }
 
         /// Arguments for campaign copy `run` (its own database and artifacts).
@@ -37,6 +45,46 @@ import Testing
             let result = try runProduct("fetch-data", arguments(run), in: directory)
             #expect(result.termination == .exited(0), "fetch-data: \(result.stderr)")
         }
+    }
+
+    /// Meta-training on learners drawn from a small search space.
+    static func searchSpaceSettings(widths: String) -> String {
+        """
+        "meta_training": {"inner_steps": 2, "generator_batch": 6, "meta_batch": 12, "width": 0.0625,
+                          "noise_size": 4, "iterations": 8, "checkpoint_every": 2, "evaluation_images": 20,
+                          "recompute_block": 1, "learners": "search_space"},
+        "search": {"blocks": [1, 2], "layers_per_block": [1, 2], "widths": \(widths)}
+        """
+    }
+
+    @Test func searchSpaceLearnersResumeExactlyAndTheSpaceCannotChange() throws {
+        let campaign = try Campaign(extra: Self.searchSpaceSettings(widths: "[2, 4]"))
+        try campaign.fetch("straight")
+        let straight = try runProduct("meta-train-generator", campaign.arguments("straight"), in: campaign.directory, timeout: 300)
+        #expect(straight.termination == .exited(0), "stderr: \(straight.stderr)")
+        let accuracies = try Queue.Campaign.open(path: campaign.directory.file("straight.sqlite"), create: false)
+            .metrics(stage: "meta-train-generator", name: "validation_accuracy")
+        #expect(accuracies.map(\.step) == [2, 4, 6, 8])
+
+        try campaign.fetch("budget")
+        var budgetRuns = 0
+        while budgetRuns < 10 {
+            let run = try runProduct("meta-train-generator", campaign.arguments("budget") + ["--max-jobs", "3"], in: campaign.directory, timeout: 300)
+            budgetRuns += 1
+            if run.termination == .exited(0) { break }
+            #expect(run.termination == .exited(75), "stderr: \(run.stderr)")
+        }
+        #expect(budgetRuns == 3)
+        #expect(try campaign.generator("budget") == campaign.generator("straight"), "resumed run: generator differs")
+
+        // Another search space does not continue this campaign's meta-training.
+        try campaign.fetch("changed")
+        let partial = try runProduct("meta-train-generator", campaign.arguments("changed") + ["--max-jobs", "3"], in: campaign.directory, timeout: 300)
+        #expect(partial.termination == .exited(75), "stderr: \(partial.stderr)")
+        campaign.rewritePipeline(extra: Self.searchSpaceSettings(widths: "[2, 3]"))
+        let refused = try runProduct("meta-train-generator", campaign.arguments("changed"), in: campaign.directory, timeout: 300)
+        #expect(refused.termination == .exited(2), "stdout: \(refused.stdout) stderr: \(refused.stderr)")
+        #expect(refused.stderr.contains("the pipeline differs"), "stderr: \(refused.stderr)")
     }
 
     @Test func notReadyBeforeFetchData() throws {
