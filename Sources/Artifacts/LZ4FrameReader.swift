@@ -196,12 +196,14 @@ final class LZ4FrameReader {
         let maximumSize = header.blockMaximumSize, blockChecksum = header.blockChecksums
         withUnsafeMutablePointer(to: &checksum) { checksum in
             let checksum = Unchecked(checksum)
-            concurrently(group.count + (pieces.isEmpty ? 0 : 1)) { task in
-                if task < shared.value.group.count {
-                    results.value[task] = Self.decode(shared.value.group[task], data: shared.value.data,
-                                                      maximumSize: maximumSize, blockChecksum: blockChecksum)
-                } else {
+            // The checksum is task 0 so that it starts first and does not run alone at the end.
+            let checksumTasks = pieces.isEmpty ? 0 : 1
+            concurrently(checksumTasks + group.count) { task in
+                if task < checksumTasks {
                     for piece in shared.value.pieces { checksum.value.pointee.update(piece) }
+                } else {
+                    results.value[task - checksumTasks] = Self.decode(shared.value.group[task - checksumTasks], data: shared.value.data,
+                                                                      maximumSize: maximumSize, blockChecksum: blockChecksum)
                 }
             }
         }

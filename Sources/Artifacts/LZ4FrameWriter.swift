@@ -99,14 +99,16 @@ final class LZ4FrameWriter {
         let acceleration = acceleration
         withUnsafeMutablePointer(to: &checksum) { checksum in
             let checksum = Unchecked(checksum)
-            concurrently(blocks.value.count + 1) { task in
-                if task == blocks.value.count {
+            // The checksum is task 0 so that it starts first and does not run alone at the end.
+            concurrently(1 + blocks.value.count) { task in
+                if task == 0 {
                     for block in blocks.value { checksum.value.pointee.update(block) }
                 } else {
-                    let slot = slots.value + task * (4 + Self.blockSize)
-                    let size = Self.compress(blocks.value[task], into: slot + 4, acceleration: acceleration)
+                    let index = task - 1
+                    let slot = slots.value + index * (4 + Self.blockSize)
+                    let size = Self.compress(blocks.value[index], into: slot + 4, acceleration: acceleration)
                     slot.storeBytes(of: UInt32(size).littleEndian, as: UInt32.self)
-                    sizes.value[task] = size
+                    sizes.value[index] = size
                 }
             }
         }
