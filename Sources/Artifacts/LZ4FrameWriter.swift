@@ -13,13 +13,12 @@ final class LZ4FrameWriter {
     static let blockSize = 4 << 20
     /// Blocks compressed at once.
     static let groupSize = 8
-    /// liblz4's acceleration (1 = its default `LZ4_compress_default`; larger
-    /// is faster with larger files). See docs/benchmarks.md for the choice.
-    static let defaultAcceleration: Int32 = 1
+    /// liblz4's acceleration: 1 is `LZ4_compress_default`, larger values
+    /// compress faster into larger files (docs/benchmarks.md has the figures).
+    static let acceleration: Int32 = 1
 
     private let file: PosixFile
     private let contentSize: UInt64
-    private let acceleration: Int32
     private var received: UInt64 = 0
     private var checksum = XXH32()
     /// The start of a block that has not been filled yet.
@@ -31,10 +30,9 @@ final class LZ4FrameWriter {
     private let output = UnsafeMutableRawBufferPointer.allocate(byteCount: groupSize * (4 + blockSize), alignment: 16)
 
     /// Starts a frame whose content will be exactly `contentSize` bytes.
-    init(file: PosixFile, contentSize: UInt64, acceleration: Int32 = defaultAcceleration) throws {
+    init(file: PosixFile, contentSize: UInt64) throws {
         self.file = file
         self.contentSize = contentSize
-        self.acceleration = acceleration
         let header = LZ4FrameHeader(blockMaximumSize: Self.blockSize, independentBlocks: true, blockChecksums: false,
                                     contentSize: contentSize, contentChecksum: true, dictionaryID: nil)
         try header.encoded().withUnsafeBytes { try file.write($0) }
@@ -96,7 +94,6 @@ final class LZ4FrameWriter {
         let slots = Unchecked(output.baseAddress!)
         let sizes = Unchecked(UnsafeMutableBufferPointer<Int>.allocate(capacity: group.count))
         defer { sizes.value.deallocate() }
-        let acceleration = acceleration
         withUnsafeMutablePointer(to: &checksum) { checksum in
             let checksum = Unchecked(checksum)
             // The checksum is task 0 so that it starts first and does not run alone at the end.
@@ -106,7 +103,7 @@ final class LZ4FrameWriter {
                 } else {
                     let index = task - 1
                     let slot = slots.value + index * (4 + Self.blockSize)
-                    let size = Self.compress(blocks.value[index], into: slot + 4, acceleration: acceleration)
+                    let size = Self.compress(blocks.value[index], into: slot + 4)
                     slot.storeBytes(of: UInt32(size).littleEndian, as: UInt32.self)
                     sizes.value[index] = size
                 }
@@ -127,7 +124,7 @@ final class LZ4FrameWriter {
     /// Compresses `block` (at most `blockSize` bytes) into `destination`, which
     /// has room for `block.count - 1` bytes; returns the compressed size, or 0
     /// if the block does not shrink and must be stored as it is.
-    static func compress(_ block: UnsafeRawBufferPointer, into destination: UnsafeMutableRawPointer, acceleration: Int32) -> Int {
+    static func compress(_ block: UnsafeRawBufferPointer, into destination: UnsafeMutableRawPointer) -> Int {
         guard block.count > 1 else { return 0 }
         return Int(LZ4_compress_fast(block.baseAddress!.assumingMemoryBound(to: CChar.self),
                                      destination.assumingMemoryBound(to: CChar.self),

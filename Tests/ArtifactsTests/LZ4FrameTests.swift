@@ -82,6 +82,12 @@ import Testing
         #expect(try runProcess("/usr/bin/lz4", ["-t", url.path]).status == 0)
         #expect(try lz4Decompressed(url, in: directory) == content)
         #expect(try readContent(url, count: content.count, seed: 3) == content)
+
+        // Byte for byte what liblz4's frame API writes with the same settings.
+        let plain = try directory.write(content, to: "mixed")
+        let tool = directory.file("mixed-by-tool.lz4")
+        #expect(try runProcess("/usr/bin/lz4", ["-q", "-f", "-B7", "--content-size", plain.path, tool.path]).status == 0)
+        #expect(Array(try Data(contentsOf: tool)) == frame)
     }
 
     /// Artifacts recompressed by the `lz4` tool with each frame option the
@@ -259,7 +265,7 @@ func craftedFrame(_ blocks: [(content: [UInt8], compress: Bool)], blockMaximumSi
         if compress {
             var output = [UInt8](repeating: 0, count: content.count)
             let size = output.withUnsafeMutableBytes { output in
-                content.withUnsafeBytes { LZ4FrameWriter.compress($0, into: output.baseAddress!, acceleration: 1) }
+                content.withUnsafeBytes { LZ4FrameWriter.compress($0, into: output.baseAddress!) }
             }
             if size > 0 {
                 stored = Array(output[..<size])
