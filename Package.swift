@@ -15,7 +15,7 @@ let package = Package(
         /// OpenBLAS through its CBLAS interface: every matrix product.
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
-        /// liblz4's frame API: artifact compression with content checksums.
+        /// liblz4's block API: the blocks of artifact LZ4 frames (the frame itself is Swift code).
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4",
                        providers: [.apt(["liblz4-dev"])]),
         /// zlib: gzip-compressed datasets and PNG images.

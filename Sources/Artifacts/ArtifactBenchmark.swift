@@ -28,14 +28,15 @@ enum ArtifactBenchmark {
         let rawBytes = train.tensors.reduce(0) { $0 + $1.bytes.count }
 
         func ms(_ seconds: Double) -> String { String(format: "%.0f ms", seconds * 1000) }
+        func ms(_ time: Timing) -> String { ms(time.wall) + " (CPU " + ms(time.cpu) + ")" }
         print("training split artifact: \(train.tensor(named: "images")!.shape) F32, \(rawBytes) bytes raw, \(artifactBytes) bytes on disk (ratio \(String(format: "%.2f", Double(rawBytes) / Double(artifactBytes))))")
         print("write (compress + fsync + rename): \(ms(write))")
         print("read (decompress + verify):        \(ms(read))")
-        print("write + read:                      \(ms(write + read))")
+        print("write + read:                      \(ms(Timing(wall: write.wall + read.wall, cpu: write.cpu + read.cpu)))")
         print("gunzip train-images + train-labels: \(ms(gunzipTrain))")
         print("gunzip all four original files:     \(ms(gunzipAll))")
         print("full prepare (verify SHA-256, decode, split, normalise, write 3 artifacts): \(ms(prepareSeconds))")
-        print("(best of 3 runs for each timed step; prepare timed once)")
+        print("(best of 3 runs for each timed step; prepare timed once; CPU: user + system time of all threads in the best run)")
     }
 
     /// Decompresses the named gzip files with zlib, discarding the output.
@@ -47,13 +48,29 @@ enum ArtifactBenchmark {
         }
     }
 
-    private static func bestOf3(_ body: () throws -> Void) throws -> Double {
-        var best = Double.infinity
+    /// Wall-clock and CPU seconds of one run.
+    private struct Timing {
+        var wall: Double
+        var cpu: Double
+    }
+
+    /// The run with the least wall-clock time of three.
+    private static func bestOf3(_ body: () throws -> Void) throws -> Timing {
+        var best = Timing(wall: .infinity, cpu: 0)
         for _ in 0..<3 {
-            let start = Date()
+            let start = Date(), startCPU = cpuSeconds()
             try body()
-            best = min(best, Date().timeIntervalSince(start))
+            let run = Timing(wall: Date().timeIntervalSince(start), cpu: cpuSeconds() - startCPU)
+            if run.wall < best.wall { best = run }
         }
         return best
+    }
+
+    /// User + system time of the whole process so far.
+    private static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 }

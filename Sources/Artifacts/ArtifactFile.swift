@@ -1,4 +1,3 @@
-import CLZ4
 import Foundation
 
 /// Reads and writes artifact files: a `TensorArchive` in the safetensors
@@ -32,18 +31,17 @@ public enum ArtifactFile {
     public static func read(_ url: URL) throws -> TensorArchive {
         let path = url.path
         let reader = try LZ4FrameReader(file: try PosixFile.openForReading(path))
+        guard reader.header.contentChecksum else {
+            throw ArtifactError.damaged(path: path, reason: "LZ4 frame has no content checksum, so its content cannot be verified")
+        }
 
         var lengthBytes = [UInt8](repeating: 0, count: 8)
         try lengthBytes.withUnsafeMutableBytes { (buffer) throws in try reader.read(into: buffer) }
         let headerLength = lengthBytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
 
-        let info = try reader.frameInfo()
-        guard info.contentChecksumFlag == LZ4F_contentChecksumEnabled else {
-            throw ArtifactError.damaged(path: path, reason: "LZ4 frame has no content checksum, so its content cannot be verified")
-        }
         // LZ4 cannot compress better than 255:1, which bounds what a file of this size can hold.
         var contentLimit = UInt64(reader.compressedSize) * 256
-        if info.contentSize != 0 { contentLimit = min(contentLimit, info.contentSize) }
+        if let contentSize = reader.header.contentSize { contentLimit = min(contentLimit, contentSize) }
         guard headerLength <= UInt64(ArtifactFormat.maximumHeaderSize), headerLength + 8 <= contentLimit else {
             throw ArtifactError.damaged(path: path, reason: "header length \(headerLength) is impossible for this file")
         }
@@ -52,7 +50,7 @@ public enum ArtifactFile {
         try headerBytes.withUnsafeMutableBytes { (buffer) throws in try reader.read(into: buffer) }
         let dataLimit = Int(contentLimit - 8 - headerLength)
         let header = try ArtifactFormat.decodeHeader(headerBytes, dataLimit: dataLimit, path: path)
-        if info.contentSize != 0 && header.dataSize != dataLimit {
+        if reader.header.contentSize != nil && header.dataSize != dataLimit {
             throw ArtifactError.damaged(path: path, reason: "header describes \(header.dataSize) bytes of tensor data, the LZ4 frame holds \(dataLimit)")
         }
 
