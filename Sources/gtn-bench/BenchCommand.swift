@@ -109,6 +109,13 @@ func fastestSeconds(repeats: Int, _ body: () -> Void) -> Double {
     return best
 }
 
+/// Minor page faults of this process so far (first touches of fresh memory).
+func minorPageFaults() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return usage.ru_minflt
+}
+
 /// Peak resident memory of this process in MiB (VmHWM).
 func peakMemoryMiB() -> Double {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),

@@ -2,7 +2,8 @@ import Foundation
 import TensorCore
 
 /// GFLOP/s of the convolution and matmul kernels at the learner's shapes,
-/// relative to a large sgemm measured in the same run.
+/// relative to a large sgemm measured in the same run, and the minor page
+/// faults per call (a fresh, untouched output buffer costs one per 4 KiB page).
 enum KernelBenchmark {
     /// The machine's reference throughput in GFLOP/s: the best large square
     /// sgemm (this machine is shared and noisy), printed as it is measured.
@@ -19,12 +20,14 @@ enum KernelBenchmark {
     static func run(repeats: Int) {
         let peak = sgemmReference(repeats: repeats)
         var rng = RandomStream(seed: 1)
-        print("kernel                                    GFLOP/s   ratio to sgemm")
+        print("kernel                                    GFLOP/s   ratio to sgemm   page faults/call")
 
         func report(_ name: String, flops: Double, _ body: () -> Void) {
+            let faultsBefore = minorPageFaults()
             let gflops = flops / fastestSeconds(repeats: repeats, body) / 1e9
+            let faults = Double(minorPageFaults() - faultsBefore) / Double(repeats + 1)   // + 1: the warm-up call
             let padded = name.padding(toLength: 40, withPad: " ", startingAt: 0)
-            print(padded + String(format: " %8.1f   %5.0f%%", gflops, 100 * gflops / peak))
+            print(padded + String(format: " %8.1f   %5.0f%%   %16.0f", gflops, 100 * gflops / peak, faults))
         }
 
         let x1: NDArray<Float> = rng.normal([128, 1, 28, 28]), w1: NDArray<Float> = rng.normal([64, 1, 3, 3])
