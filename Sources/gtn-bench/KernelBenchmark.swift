@@ -3,7 +3,8 @@ import TensorCore
 
 /// GFLOP/s of the convolution and matmul kernels at the learner's shapes,
 /// relative to a large sgemm measured in the same run, and the minor page
-/// faults per call (a fresh, untouched output buffer costs one per 4 KiB page).
+/// faults per call (a fresh, untouched output buffer costs one per 4 KiB page);
+/// the memory roofline of the conv 1->64 kernels, measured in the same run.
 enum KernelBenchmark {
     /// The machine's reference throughput in GFLOP/s: the best large square
     /// sgemm (this machine is shared and noisy), printed as it is measured.
