@@ -29,9 +29,12 @@ let package = Package(
         /// A strict JSON reader and canonical writer (pipeline files, job parameters, artifact headers).
         .target(name: "JSONText"),
 
+        /// Direct Float32 convolution kernels for few input channels (C·KH·KW ≤ 27), in C so
+        /// that an AVX2+FMA instance can be picked at run time beside the portable one.
+        .target(name: "CDirectConv"),
         /// Dense Float32/Float64 arrays and CPU kernels on them (BLAS, convolution,
         /// pooling, layout), plus the seeded random streams. Knows nothing of graphs.
-        .target(name: "TensorCore", dependencies: ["CBLAS"]),
+        .target(name: "TensorCore", dependencies: ["CBLAS", "CDirectConv"]),
         /// Reverse-mode automatic differentiation of any order over TensorCore
         /// kernels, with gradient checkpointing.
         .target(name: "Autodiff", dependencies: ["TensorCore"]),

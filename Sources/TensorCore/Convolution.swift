@@ -31,7 +31,7 @@ public struct ConvGeometry: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// Precomputed sizes of one convolution problem.
-private struct ConvProblem {
+struct ConvProblem {
     let n, c, h, w, o, kh, kw, ho, wo, groups, stride, padding: Int
     var cg: Int { c / groups }
     var og: Int { o / groups }
@@ -189,13 +189,18 @@ extension ConvProblem {
 // The three convolution kernels process the batch in chunks of images. Per
 // chunk and group: im2col of every image side by side into one column matrix
 // [patch, images·pixels] (in parallel), one threaded BLAS product, then the
-// result is scattered back per image (in parallel).
+// result is scattered back per image (in parallel). Float32 problems with few
+// input values per output pixel (`usesDirectKernels`) take the direct kernels
+// of DirectConvolution.swift instead.
 extension NDArray {
     /// 2-D convolution (cross-correlation). x [N,C,H,W], w [O,C/groups,KH,KW] → [N,O,Ho,Wo].
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public static func conv2d(_ x: NDArray, _ w: NDArray, _ geometry: ConvGeometry) -> NDArray {
         let p = ConvProblem(input: x.shape, weight: w.shape, geometry)
+        if S.self == Float.self && p.usesDirectKernels {
+            return p.directForward(x as! NDArray<Float>, w as! NDArray<Float>) as! NDArray
+        }
         var out = [S](overwrittenCount: p.n * p.outputSize)
         x.data.withUnsafeBufferPointer { xb in w.data.withUnsafeBufferPointer { wb in out.withUnsafeMutableBufferPointer { ob in
             let (xp, op) = (SharedPointer(xb.baseAddress!), SharedPointer(ob.baseAddress!))
@@ -218,6 +223,9 @@ extension NDArray {
         let p = ConvProblem(input: inputShape, weight: w.shape, geometry)
         require(gy.shape == [p.n, p.o, p.ho, p.wo],
                 "conv2dGradInput: output gradient \(gy.shape) does not match input \(inputShape) and weight \(w.shape)")
+        if S.self == Float.self && p.usesDirectKernels {
+            return p.directGradInput(gy as! NDArray<Float>, w as! NDArray<Float>) as! NDArray
+        }
         var dx = [S](repeating: 0, count: Shape.count(inputShape))
         gy.data.withUnsafeBufferPointer { gb in w.data.withUnsafeBufferPointer { wb in dx.withUnsafeMutableBufferPointer { db in
             let (gp, dp) = (SharedPointer(gb.baseAddress!), SharedPointer(db.baseAddress!))
@@ -240,6 +248,9 @@ extension NDArray {
         let p = ConvProblem(input: x.shape, weight: weightShape, geometry)
         require(gy.shape == [p.n, p.o, p.ho, p.wo],
                 "conv2dGradWeight: output gradient \(gy.shape) does not match input \(x.shape) and weight \(weightShape)")
+        if S.self == Float.self && p.usesDirectKernels {
+            return p.directGradWeight(x as! NDArray<Float>, gy as! NDArray<Float>) as! NDArray
+        }
         var dw = [S](repeating: 0, count: Shape.count(weightShape))
         x.data.withUnsafeBufferPointer { xb in gy.data.withUnsafeBufferPointer { gb in dw.withUnsafeMutableBufferPointer { db in
             let (xp, gp) = (SharedPointer(xb.baseAddress!), SharedPointer(gb.baseAddress!))

@@ -2,7 +2,9 @@ import Foundation
 import TensorCore
 
 /// GFLOP/s of the convolution and matmul kernels at the learner's shapes,
-/// relative to a large sgemm measured in the same run.
+/// relative to a large sgemm measured in the same run, and the minor page
+/// faults per call (a fresh, untouched output buffer costs one per 4 KiB page);
+/// the memory roofline of the conv 1->64 kernels, measured in the same run.
 enum KernelBenchmark {
     /// The machine's reference throughput in GFLOP/s: the best large square
     /// sgemm (this machine is shared and noisy), printed as it is measured.
@@ -16,15 +18,63 @@ enum KernelBenchmark {
         return peak
     }
 
+    /// Best write and read bandwidth in GB/s over a buffer of `count` floats,
+    /// already touched, split over `BLASInfo.threadCount` threads: plain
+    /// vector stores and loads, as the kernels do.
+    static func memoryBandwidth(floats count: Int, repeats: Int) -> (write: Double, read: Double) {
+        let threads = BLASInfo.threadCount, vectors = count / 8
+        nonisolated(unsafe) let buffer = UnsafeMutableRawPointer.allocate(byteCount: 32 * vectors, alignment: 64)
+        defer { buffer.deallocate() }
+        buffer.initializeMemory(as: Float.self, repeating: 0, count: 8 * vectors)
+        nonisolated(unsafe) let sums = UnsafeMutablePointer<Float>.allocate(capacity: threads)   // keeps the reads
+        defer { sums.deallocate() }
+        let write = fastestSeconds(repeats: repeats) {
+            DispatchQueue.concurrentPerform(iterations: threads) { t in
+                for i in (vectors * t / threads)..<(vectors * (t + 1) / threads) {
+                    buffer.storeBytes(of: SIMD8<Float>(repeating: 1), toByteOffset: 32 * i, as: SIMD8<Float>.self)
+                }
+            }
+        }
+        let read = fastestSeconds(repeats: repeats) {
+            DispatchQueue.concurrentPerform(iterations: threads) { t in
+                var sum = SIMD8<Float>()
+                for i in (vectors * t / threads)..<(vectors * (t + 1) / threads) {
+                    sum += buffer.load(fromByteOffset: 32 * i, as: SIMD8<Float>.self)
+                }
+                sums[t] = sum.sum()
+            }
+        }
+        return (Double(32 * vectors) / write / 1e9, Double(32 * vectors) / read / 1e9)
+    }
+
     static func run(repeats: Int) {
         let peak = sgemmReference(repeats: repeats)
         var rng = RandomStream(seed: 1)
-        print("kernel                                    GFLOP/s   ratio to sgemm")
+
+        // Roofline of the 1->64 convolution: no kernel can beat the time its
+        // compulsory memory traffic takes (the 25.7 MB output written, or read
+        // back by both gradients) at the bandwidth measured here.
+        let (outputBytes, imageBytes) = (Double(128 * 64 * 28 * 28 * 4), Double(128 * 28 * 28 * 4))
+        let bandwidth = memoryBandwidth(floats: 128 * 64 * 28 * 28, repeats: 4 * repeats)
+        print(String(format: "memory, %.1f MB buffer (the conv 1->64 output), %d threads: write %.1f GB/s, read %.1f GB/s",
+                     outputBytes / 1e6, BLASInfo.threadCount, bandwidth.write, bandwidth.read))
+        let convFlops = 2.0 * 128 * 64 * 28 * 28 * 9
+        let ceilings = [("forward", imageBytes / bandwidth.read + outputBytes / bandwidth.write),
+                        ("grad-input", outputBytes / bandwidth.read + imageBytes / bandwidth.write),
+                        ("grad-weight", (outputBytes + imageBytes) / bandwidth.read)].map { name, nanoseconds in
+            let gflops = convFlops / nanoseconds   // bytes / (GB/s) = ns
+            return String(format: "%@ %.0f GFLOP/s (%.0f%%)", name, gflops, 100 * gflops / peak)
+        }
+        print("memory ceiling of conv 1->64 28x28: " + ceilings.joined(separator: ", "))
+
+        print("kernel                                    GFLOP/s   ratio to sgemm   page faults/call")
 
         func report(_ name: String, flops: Double, _ body: () -> Void) {
+            let faultsBefore = minorPageFaults()
             let gflops = flops / fastestSeconds(repeats: repeats, body) / 1e9
+            let faults = Double(minorPageFaults() - faultsBefore) / Double(repeats + 1)   // + 1: the warm-up call
             let padded = name.padding(toLength: 40, withPad: " ", startingAt: 0)
-            print(padded + String(format: " %8.1f   %5.0f%%", gflops, 100 * gflops / peak))
+            print(padded + String(format: " %8.1f   %5.0f%%   %16.0f", gflops, 100 * gflops / peak, faults))
         }
 
         let x1: NDArray<Float> = rng.normal([128, 1, 28, 28]), w1: NDArray<Float> = rng.normal([64, 1, 3, 3])

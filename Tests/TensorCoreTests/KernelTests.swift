@@ -13,18 +13,30 @@ private func relativeError(_ fast: NDArray<Float>, _ reference: NDArray<Double>)
 @Suite struct FastKernelsMatchReference {
     static let tolerance = 1e-4
 
+    /// `direct`: whether Float32 calls take the direct kernels (one group,
+    /// C·KH·KW ≤ 27) rather than im2col + BLAS; the test asserts it.
     struct ConvCase: Sendable, CustomTestStringConvertible {
-        let input: [Int], weight: [Int], geometry: ConvGeometry
-        var testDescription: String { "x\(input) w\(weight) \(geometry)" }
+        let input: [Int], weight: [Int], geometry: ConvGeometry, direct: Bool
+        var testDescription: String { "x\(input) w\(weight) \(geometry) (\(direct ? "direct" : "im2col + BLAS"))" }
     }
 
     static let convCases: [ConvCase] = [
-        ConvCase(input: [2, 3, 9, 8], weight: [4, 3, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1)),
-        ConvCase(input: [2, 3, 9, 8], weight: [4, 3, 3, 3], geometry: ConvGeometry(stride: 2, padding: 0)),
-        ConvCase(input: [1, 4, 7, 7], weight: [6, 2, 3, 3], geometry: ConvGeometry(stride: 2, padding: 1, groups: 2)),
-        ConvCase(input: [2, 5, 6, 6], weight: [5, 1, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1, groups: 5)),
-        ConvCase(input: [2, 4, 5, 5], weight: [3, 4, 1, 1], geometry: ConvGeometry()),
-        ConvCase(input: [3, 1, 28, 28], weight: [8, 1, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1)),
+        // im2col + BLAS: C·KH·KW > 27 or several groups.
+        ConvCase(input: [3, 4, 9, 8], weight: [5, 4, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: false),
+        ConvCase(input: [2, 4, 9, 8], weight: [5, 4, 3, 3], geometry: ConvGeometry(stride: 2, padding: 0), direct: false),
+        ConvCase(input: [1, 4, 7, 7], weight: [6, 2, 3, 3], geometry: ConvGeometry(stride: 2, padding: 1, groups: 2), direct: false),
+        ConvCase(input: [2, 5, 6, 6], weight: [5, 1, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1, groups: 5), direct: false),
+        // Direct kernels: 1 or 3 channels, stride 1 and 2, padding 0 to 2, odd
+        // sizes, output channels not a multiple of the tiles (3 and 4), pixel
+        // counts below, at and past a 32-wide tile, batch 1 and above the core count.
+        ConvCase(input: [2, 3, 9, 8], weight: [4, 3, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: true),
+        ConvCase(input: [3, 3, 9, 8], weight: [4, 3, 3, 3], geometry: ConvGeometry(stride: 2, padding: 0), direct: true),
+        ConvCase(input: [5, 3, 11, 9], weight: [10, 3, 3, 3], geometry: ConvGeometry(stride: 1, padding: 0), direct: true),
+        ConvCase(input: [5, 1, 28, 28], weight: [8, 1, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: true),
+        ConvCase(input: [3, 1, 9, 7], weight: [7, 1, 3, 3], geometry: ConvGeometry(stride: 2, padding: 1), direct: true),
+        ConvCase(input: [1, 1, 15, 13], weight: [65, 1, 3, 3], geometry: ConvGeometry(stride: 1, padding: 0), direct: true),
+        ConvCase(input: [3, 1, 13, 13], weight: [5, 1, 5, 5], geometry: ConvGeometry(stride: 2, padding: 2), direct: true),
+        ConvCase(input: [2, 4, 5, 5], weight: [3, 4, 1, 1], geometry: ConvGeometry(), direct: true),
     ]
 
     @Test(arguments: convCases)
@@ -35,15 +47,27 @@ private func relativeError(_ fast: NDArray<Float>, _ reference: NDArray<Double>)
         let outShape = c.geometry.outputShape(input: c.input, weight: c.weight)
         let gy: NDArray<Double> = rng.normal(outShape)
         let (xf, wf, gf) = (x.converted(to: Float.self), w.converted(to: Float.self), gy.converted(to: Float.self))
+        let problem = ConvProblem(input: c.input, weight: c.weight, c.geometry)
+        #expect(problem.usesDirectKernels == c.direct, "kernel choice for \(c.testDescription)")
+        let expected = (forward: ReferenceKernels.conv2d(x, w, c.geometry),
+                        gradInput: ReferenceKernels.conv2dGradInput(gy, w, inputShape: c.input, c.geometry),
+                        gradWeight: ReferenceKernels.conv2dGradWeight(x, gy, weightShape: c.weight, c.geometry))
 
-        let forward = relativeError(.conv2d(xf, wf, c.geometry), ReferenceKernels.conv2d(x, w, c.geometry))
+        let forward = relativeError(.conv2d(xf, wf, c.geometry), expected.forward)
         #expect(forward < Self.tolerance, "conv2d forward \(c.testDescription): \(forward)")
-        let gradInput = relativeError(.conv2dGradInput(gf, wf, inputShape: c.input, c.geometry),
-                                      ReferenceKernels.conv2dGradInput(gy, w, inputShape: c.input, c.geometry))
+        let gradInput = relativeError(.conv2dGradInput(gf, wf, inputShape: c.input, c.geometry), expected.gradInput)
         #expect(gradInput < Self.tolerance, "conv2dGradInput \(c.testDescription): \(gradInput)")
-        let gradWeight = relativeError(.conv2dGradWeight(xf, gf, weightShape: c.weight, c.geometry),
-                                       ReferenceKernels.conv2dGradWeight(x, gy, weightShape: c.weight, c.geometry))
+        let gradWeight = relativeError(.conv2dGradWeight(xf, gf, weightShape: c.weight, c.geometry), expected.gradWeight)
         #expect(gradWeight < Self.tolerance, "conv2dGradWeight \(c.testDescription): \(gradWeight)")
+
+        // The portable instance of the direct kernels (the entry points above run the fastest one).
+        guard c.direct else { return }
+        let portable = (forward: relativeError(problem.directForward(xf, wf, .portable), expected.forward),
+                        gradInput: relativeError(problem.directGradInput(gf, wf, .portable), expected.gradInput),
+                        gradWeight: relativeError(problem.directGradWeight(xf, gf, .portable), expected.gradWeight))
+        #expect(portable.forward < Self.tolerance, "portable direct forward \(c.testDescription): \(portable.forward)")
+        #expect(portable.gradInput < Self.tolerance, "portable direct grad-input \(c.testDescription): \(portable.gradInput)")
+        #expect(portable.gradWeight < Self.tolerance, "portable direct grad-weight \(c.testDescription): \(portable.gradWeight)")
     }
 
     @Test func matmulAllTransposes() {

@@ -1,0 +1,43 @@
+#ifndef CDIRECTCONV_H
+#define CDIRECTCONV_H
+
+// Float32 convolution kernels (one group) for few input values per output,
+// C·KH·KW small: a 3x3 kernel on 1 or 3 channels. im2col + BLAS is slow
+// there because every product has a dimension of C·KH·KW (9), so these kernels
+// run their own register-tiled products on one image at a time. The caller
+// splits the batch over threads; each thread passes its own scratch.
+//
+// Shapes, per image: input x [C,H,W], weight w [O,C,KH,KW], output y [O,HO,WO].
+// Each kernel exists twice, compiled from the same source: for AVX2+FMA and
+// for the baseline of the target (SSE2 on x86-64); the caller picks one,
+// normally dc_fastest_code().
+
+/// Sizes of one convolution problem (one image of the batch).
+typedef struct {
+    long channels, height, width;             // C, H, W
+    long outputs, kernel_height, kernel_width; // O, KH, KW
+    long output_height, output_width;         // HO, WO
+    long stride, padding;                     // the same in both directions
+} dc_shape;
+
+/// Which instance of the kernels runs.
+typedef enum { dc_portable, dc_avx2_fma } dc_code;
+
+/// dc_avx2_fma when this CPU has AVX2 and FMA, else dc_portable.
+dc_code dc_fastest_code(void);
+
+/// Floats of scratch one thread needs for any of the three kernels.
+long dc_scratch_count(const dc_shape *s);
+
+/// y [O,HO,WO] = conv(x [C,H,W], w [O,C,KH,KW]) for one image.
+void dc_forward(dc_code code, const dc_shape *s, const float *x, const float *w, float *y, float *scratch);
+
+/// dx [C,H,W] = gradient of the convolution with respect to x for one image:
+/// gy [O,HO,WO], w [O,C,KH,KW]. Overwrites dx.
+void dc_grad_input(dc_code code, const dc_shape *s, const float *gy, const float *w, float *dx, float *scratch);
+
+/// dw [O,C·KH·KW] += gradient of the convolution with respect to w for one
+/// image: x [C,H,W], gy [O,HO,WO]. Accumulates in double across images.
+void dc_grad_weight(dc_code code, const dc_shape *s, const float *x, const float *gy, double *dw, float *scratch);
+
+#endif

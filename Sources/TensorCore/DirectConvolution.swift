@@ -1,0 +1,87 @@
+import CDirectConv
+
+// Float32 convolutions with few input values per output pixel, the learner's
+// first layer (3x3 on 1 or 3 channels), run CDirectConv's kernels instead of
+// im2col + BLAS: every product there has a dimension of C·KH·KW (9 for one
+// channel), too thin for OpenBLAS. The batch is split over the workers, each
+// running the kernels image by image in its own scratch.
+
+/// Which instance of the direct kernels runs: the fastest this CPU has
+/// (AVX2+FMA on x86-64 when present), or the portable one, which the tests
+/// also check.
+enum DirectKernelCode {
+    case fastest, portable
+
+    var code: dc_code { self == .portable ? dc_portable : dc_fastest_code() }
+}
+
+extension ConvProblem {
+    /// Whether Float32 calls of this problem run the direct kernels: one group
+    /// and at most 27 input values per output pixel (C·KH·KW).
+    var usesDirectKernels: Bool { groups == 1 && patch <= 27 }
+
+    private var directShape: dc_shape {
+        dc_shape(channels: c, height: h, width: w, outputs: o, kernel_height: kh, kernel_width: kw,
+                 output_height: ho, output_width: wo, stride: stride, padding: padding)
+    }
+
+    /// Splits the batch over up to `BLASInfo.threadCount` workers and runs
+    /// `body(worker, images, scratch)` on each, with its own scratch; returns the worker count.
+    @discardableResult
+    private func forEachWorker(_ body: @Sendable (_ worker: Int, _ images: Range<Int>, _ scratch: UnsafeMutablePointer<Float>) -> Void) -> Int {
+        let workers = Swift.max(1, Swift.min(BLASInfo.threadCount, n))
+        var shape = directShape
+        let scratchCount = dc_scratch_count(&shape)
+        parallelFor(workers) { worker in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
+            defer { scratch.deallocate() }
+            body(worker, (n * worker / workers)..<(n * (worker + 1) / workers), scratch)
+        }
+        return workers
+    }
+
+    /// x [N,C,H,W], w [O,C,KH,KW] → [N,O,Ho,Wo].
+    func directForward(_ x: NDArray<Float>, _ weight: NDArray<Float>, _ code: DirectKernelCode = .fastest) -> NDArray<Float> {
+        var out = [Float](overwrittenCount: n * outputSize)
+        let (shape, kernel) = (directShape, code.code)
+        x.data.withUnsafeBufferPointer { xb in weight.data.withUnsafeBufferPointer { wb in out.withUnsafeMutableBufferPointer { ob in
+            let (xp, wp, op) = (SharedPointer(xb.baseAddress!), SharedPointer(wb.baseAddress!), SharedPointer(ob.baseAddress!))
+            forEachWorker { _, images, scratch in
+                var s = shape
+                for i in images { dc_forward(kernel, &s, xp.base + i * imageSize, wp.base, op.base + i * outputSize, scratch) }
+            }
+        } } }
+        return NDArray(shape: [n, o, ho, wo], data: out)
+    }
+
+    /// gy [N,O,Ho,Wo], w [O,C,KH,KW] → [N,C,H,W].
+    func directGradInput(_ gy: NDArray<Float>, _ weight: NDArray<Float>, _ code: DirectKernelCode = .fastest) -> NDArray<Float> {
+        var dx = [Float](overwrittenCount: n * imageSize)
+        let (shape, kernel) = (directShape, code.code)
+        gy.data.withUnsafeBufferPointer { gb in weight.data.withUnsafeBufferPointer { wb in dx.withUnsafeMutableBufferPointer { db in
+            let (gp, wp, dp) = (SharedPointer(gb.baseAddress!), SharedPointer(wb.baseAddress!), SharedPointer(db.baseAddress!))
+            forEachWorker { _, images, scratch in
+                var s = shape
+                for i in images { dc_grad_input(kernel, &s, gp.base + i * outputSize, wp.base, dp.base + i * imageSize, scratch) }
+            }
+        } } }
+        return NDArray(shape: [n, c, h, w], data: dx)
+    }
+
+    /// x [N,C,H,W], gy [N,O,Ho,Wo] → [O,C,KH,KW]. Each worker sums its images
+    /// in Float64; the workers' sums are added at the end.
+    func directGradWeight(_ x: NDArray<Float>, _ gy: NDArray<Float>, _ code: DirectKernelCode = .fastest) -> NDArray<Float> {
+        let count = o * patch
+        var sums = [Double](repeating: 0, count: BLASInfo.threadCount * count)
+        let (shape, kernel) = (directShape, code.code)
+        let workers = x.data.withUnsafeBufferPointer { xb in gy.data.withUnsafeBufferPointer { gb in sums.withUnsafeMutableBufferPointer { sb in
+            let (xp, gp, sp) = (SharedPointer(xb.baseAddress!), SharedPointer(gb.baseAddress!), SharedPointer(sb.baseAddress!))
+            return forEachWorker { worker, images, scratch in
+                var s = shape
+                for i in images { dc_grad_weight(kernel, &s, xp.base + i * imageSize, gp.base + i * outputSize, sp.base + worker * count, scratch) }
+            }
+        } } }
+        let dw = (0..<count).map { k in Float((0..<workers).reduce(0.0) { $0 + sums[$1 * count + k] }) }
+        return NDArray(shape: [o, c, kh, kw], data: dw)
+    }
+}
