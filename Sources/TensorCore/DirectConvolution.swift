@@ -40,31 +40,38 @@ extension ConvProblem {
         return workers
     }
 
-    /// x [N,C,H,W], w [O,C,KH,KW] → [N,O,Ho,Wo].
-    func directForward(_ x: NDArray<Float>, _ weight: NDArray<Float>, _ code: DirectKernelCode = .fastest) -> NDArray<Float> {
+    /// One image's kernel: (shape, input image, weight, output image, scratch).
+    private typealias ImageKernel = @Sendable (UnsafePointer<dc_shape>, UnsafePointer<Float>, UnsafePointer<Float>,
+                                               UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+
+    /// Runs `kernel` on every image of `input` (`inputSize` values each) with
+    /// the shared `weight`, the batch split over the workers; returns the
+    /// outputs, `outputSize` values per image.
+    private func mapImages(_ input: NDArray<Float>, inputSize: Int, _ weight: NDArray<Float>, outputSize: Int,
+                           _ kernel: ImageKernel) -> [Float] {
         var out = [Float](overwrittenCount: n * outputSize)
-        let (shape, kernel) = (directShape, code.code)
-        x.data.withUnsafeBufferPointer { xb in weight.data.withUnsafeBufferPointer { wb in out.withUnsafeMutableBufferPointer { ob in
-            let (xp, wp, op) = (SharedPointer(xb.baseAddress!), SharedPointer(wb.baseAddress!), SharedPointer(ob.baseAddress!))
+        let shape = directShape
+        input.data.withUnsafeBufferPointer { ib in weight.data.withUnsafeBufferPointer { wb in out.withUnsafeMutableBufferPointer { ob in
+            let (ip, wp, op) = (SharedPointer(ib.baseAddress!), SharedPointer(wb.baseAddress!), SharedPointer(ob.baseAddress!))
             forEachWorker { _, images, scratch in
                 var s = shape
-                for i in images { dc_forward(kernel, &s, xp.base + i * imageSize, wp.base, op.base + i * outputSize, scratch) }
+                for i in images { kernel(&s, ip.base + i * inputSize, wp.base, op.base + i * outputSize, scratch) }
             }
         } } }
-        return NDArray(shape: [n, o, ho, wo], data: out)
+        return out
+    }
+
+    /// x [N,C,H,W], w [O,C,KH,KW] → [N,O,Ho,Wo].
+    func directForward(_ x: NDArray<Float>, _ weight: NDArray<Float>, _ code: DirectKernelCode = .fastest) -> NDArray<Float> {
+        let kernel = code.code
+        let y = mapImages(x, inputSize: imageSize, weight, outputSize: outputSize) { dc_forward(kernel, $0, $1, $2, $3, $4) }
+        return NDArray(shape: [n, o, ho, wo], data: y)
     }
 
     /// gy [N,O,Ho,Wo], w [O,C,KH,KW] → [N,C,H,W].
     func directGradInput(_ gy: NDArray<Float>, _ weight: NDArray<Float>, _ code: DirectKernelCode = .fastest) -> NDArray<Float> {
-        var dx = [Float](overwrittenCount: n * imageSize)
-        let (shape, kernel) = (directShape, code.code)
-        gy.data.withUnsafeBufferPointer { gb in weight.data.withUnsafeBufferPointer { wb in dx.withUnsafeMutableBufferPointer { db in
-            let (gp, wp, dp) = (SharedPointer(gb.baseAddress!), SharedPointer(wb.baseAddress!), SharedPointer(db.baseAddress!))
-            forEachWorker { _, images, scratch in
-                var s = shape
-                for i in images { dc_grad_input(kernel, &s, gp.base + i * outputSize, wp.base, dp.base + i * imageSize, scratch) }
-            }
-        } } }
+        let kernel = code.code
+        let dx = mapImages(gy, inputSize: outputSize, weight, outputSize: imageSize) { dc_grad_input(kernel, $0, $1, $2, $3, $4) }
         return NDArray(shape: [n, c, h, w], data: dx)
     }
 
