@@ -29,6 +29,7 @@ public final class Database {
     public let path: String
     private let handle: OpaquePointer
     private var statements: [String: Statement] = [:]
+    private let busyTimeoutMilliseconds: Int32
 
     /// Opens (and with `create`, creates) the database at `path`, with
     /// extended result codes and a busy timeout so that concurrent writers
@@ -49,6 +50,7 @@ public final class Database {
         }
         self.path = path
         self.handle = opened
+        self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         sqlite3_extended_result_codes(opened, 1)
         sqlite3_busy_timeout(opened, busyTimeoutMilliseconds)
     }
@@ -119,17 +121,39 @@ public final class Database {
     /// the matching `synchronous` level: NORMAL under WAL (a process crash
     /// never loses a commit; only power loss can drop the last ones) and
     /// FULL under the rollback journal (where NORMAL could corrupt on power loss).
+    ///
+    /// The switch needs the database to itself, and SQLite answers
+    /// `SQLITE_BUSY` at once, without waiting, when waiting could deadlock
+    /// (two processes opening a new campaign together), so a refused switch
+    /// is retried, a few milliseconds apart, until the busy timeout.
     public func setJournalMode(_ mode: JournalMode) throws {
-        if try journalMode().lowercased() != mode.rawValue {
-            let now = try queryFirst("PRAGMA journal_mode = \(mode.rawValue.uppercased())", []) { $0.text(0) } ?? ""
-            guard now.lowercased() == mode.rawValue else {
+        var waited: Int32 = 0
+        while try journalMode().lowercased() != mode.rawValue {
+            let now: String
+            do {
+                now = try queryFirst("PRAGMA journal_mode = \(mode.rawValue.uppercased())", []) { $0.text(0) } ?? ""
+            } catch let error as DatabaseError where error.primaryCode == SQLITE_BUSY && waited < busyTimeoutMilliseconds {
+                waited += Self.pause()
+                continue
+            }
+            if now.lowercased() == mode.rawValue { break }
+            guard waited < busyTimeoutMilliseconds else {
                 throw DatabaseError(code: SQLITE_ERROR,
                                     message: "could not switch the journal to \(mode.rawValue) (still \(now)); "
                                         + "HINT: stop the other processes using this database first",
                                     sql: "PRAGMA journal_mode", path: path)
             }
+            waited += Self.pause()
         }
         try execute("PRAGMA synchronous = \(mode == .wal ? "NORMAL" : "FULL")")
+    }
+
+    /// Sleeps 5–20 ms (random, so that retrying processes fall out of step)
+    /// and returns the milliseconds slept.
+    private static func pause() -> Int32 {
+        let milliseconds = Int32.random(in: 5...20)
+        sqlite3_sleep(milliseconds)
+        return milliseconds
     }
 
     private func prepared(_ sql: String) throws(DatabaseError) -> Statement {

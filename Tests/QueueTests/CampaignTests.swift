@@ -17,6 +17,36 @@ import Testing
         #expect(try again.pipeline()?.name == "test")
     }
 
+    /// Processes that open a new campaign at the same moment (two cron ticks)
+    /// all get it in WAL mode: SQLite refuses the switch at once with
+    /// SQLITE_BUSY, without waiting, when waiting could deadlock, so the
+    /// switch is retried within the busy timeout.
+    @Test func simultaneousOpensOfANewDatabaseAllSwitchToWAL() throws {
+        final class Failures: @unchecked Sendable {
+            let lock = NSLock()
+            var messages: [String] = []
+            func add(_ message: String) { lock.withLock { messages.append(message) } }
+        }
+        let failures = Failures()
+        for round in 0..<60 {
+            let path = directory.file("race-\(round).sqlite")
+            let clock = self.clock
+            DispatchQueue.concurrentPerform(iterations: 4) { opener in
+                do {
+                    let campaign = try Campaign.open(path: path, create: true, clock: clock)
+                    try campaign.setJournalMode(.wal)
+                    try campaign.database.immediateTransaction {
+                        try campaign.database.execute("CREATE TABLE IF NOT EXISTS opener_\(opener) (x)")
+                    }
+                    if try campaign.database.journalMode() != "wal" { failures.add("round \(round), opener \(opener): not WAL") }
+                } catch {
+                    failures.add("round \(round), opener \(opener): \(error)")
+                }
+            }
+        }
+        #expect(failures.messages.isEmpty, "\(failures.messages.count) failed opens, first: \(failures.messages.first ?? "")")
+    }
+
     @Test func newerSchemaIsRefused() throws {
         let path = directory.file("new.sqlite")
         let database = try Database(path: path, create: true)
