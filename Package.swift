@@ -107,7 +107,7 @@ let package = Package(
         /// Arguments, pipeline files, stage runner; end-to-end runs of the built executables.
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Queue", "QueueTestSupport", "Checksums"]),
 
-        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "CDirectConv"]),
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff", "NN", "TensorCore"]),
         .testTarget(name: "GTNTests", dependencies: ["GTN", "NN", "Autodiff", "TensorCore"]),
         .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "Checksums", "artifact-tool"]),

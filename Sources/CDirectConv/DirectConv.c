@@ -19,16 +19,17 @@ INLINE long min_long(long a, long b) { return a < b ? a : b; }
 // leaves 4 of the 16 vector registers for operands.
 enum { MR = 3, NV = 4, NR = 8 * NV };
 
-// Rows of b one pass of thin_product reads: more concurrent streams from
+// Rows of b one pass of streamed_tiles reads: more concurrent streams from
 // memory slow the reads down (grad-input at the learner's first layer reading
-// its 64 rows of gy at once was about 20% slower than in 4 passes of 16).
+// its 64 rows of gy at once was about 20% slower than in 4 passes of 16; 8
+// and 32 were no better).
 enum { DEPTH_CHUNK = 16 };
 
 /// Rows and columns of an input plane with its zero border.
 INLINE long padded_height(const dc_shape *s) { return s->height + 2 * s->padding; }
 INLINE long padded_width(const dc_shape *s) { return s->width + 2 * s->padding; }
 
-/// Rows of thin_product's tail block: the forward's depth, or grad-input's pass.
+/// Rows of edge_tiles' tail block: the forward's depth, or grad-input's pass.
 INLINE long tail_rows(const dc_shape *s) {
     long patch = s->channels * s->kernel_height * s->kernel_width;
     return patch > DEPTH_CHUNK ? patch : DEPTH_CHUNK;
@@ -97,17 +98,13 @@ INLINE void col2im(const dc_shape *s, const float *cols, float *padded, float *d
     }
 }
 
-/// One MR × NR tile of a · b (see thin_product): a's rows ar, b's tile at bp
-/// (rows `pitch` apart). Also prefetches the two cache lines at ahead + l·pitch
-/// for every row l of b (no branch in the loop: pass bp when nothing is ahead).
-INLINE void product_tile(long depth, const float *const ar[MR], long a_col, const float *bp, long pitch,
-                         const float *ahead, v8 acc[MR][NV]) {
+/// acc = one MR × NR tile of a · b over `depth` rows of b: a's element (m, l)
+/// at ar[m][l·a_col], b's tile at bp with rows `pitch` apart.
+INLINE void product_tile(long depth, const float *const ar[MR], long a_col, const float *bp, long pitch, v8 acc[MR][NV]) {
     for (long m = 0; m < MR; m++) {
         for (long j = 0; j < NV; j++) acc[m][j] = (v8){0};
     }
     for (long l = 0; l < depth; l++) {
-        __builtin_prefetch(ahead + l * pitch);
-        __builtin_prefetch(ahead + l * pitch + 16);
         // 12 accumulators + 3 broadcasts + 1 vector of b: all 16 registers.
         v8 am[MR];
         for (long m = 0; m < MR; m++) { float v = ar[m][l * a_col]; am[m] = (v8){v, v, v, v, v, v, v, v}; }
@@ -118,62 +115,119 @@ INLINE void product_tile(long depth, const float *const ar[MR], long a_col, cons
     }
 }
 
-/// Stores (add = 0) or adds (add = 1) the first `height` rows and `width`
-/// columns of a tile at c (rows c_pitch apart).
-INLINE void store_tile(v8 acc[MR][NV], long height, long width, float *c, long c_pitch, int add) {
-    if (height == MR && width == NR) {
-        for (long m = 0; m < MR; m++) {
-            for (long j = 0; j < NV; j++) {
-                float *cj = c + m * c_pitch + 8 * j;
-                STORE8(cj, add ? LOAD8(cj) + acc[m][j] : acc[m][j]);
-            }
-        }
-        return;
-    }
-    float t[MR][NR];
-    for (long m = 0; m < MR; m++) {
-        for (long j = 0; j < NV; j++) STORE8(&t[m][8 * j], acc[m][j]);
-    }
-    for (long m = 0; m < height; m++) {
-        for (long q = 0; q < width; q++) c[m * c_pitch + q] = add ? c[m * c_pitch + q] + t[m][q] : t[m][q];
+/// The rows of a tile that starts at row m0 of a: a's element (m, l) is a[m·a_row + l·a_col].
+INLINE void tile_rows(const float *ar[MR], const float *a, long m0, long a_row) {
+    for (long m = 0; m < MR; m++) ar[m] = a + (m0 + m) * a_row;
+}
+
+/// Prefetches the first NR floats (two cache lines) of `rows` rows from p,
+/// `pitch` apart: into L1 (into_l2 = 0) or only into L2 (into_l2 = 1).
+INLINE void prefetch_block(const float *p, long rows, long pitch, int into_l2) {
+    for (long r = 0; r < rows; r++) {
+        if (into_l2) { __builtin_prefetch(p + r * pitch, 0, 1); __builtin_prefetch(p + r * pitch + 16, 0, 1); }
+        else { __builtin_prefetch(p + r * pitch, 0, 3); __builtin_prefetch(p + r * pitch + 16, 0, 3); }
     }
 }
 
-/// c [rows, cols] (row pitch c_pitch) = a [rows, depth] · b [depth, cols] (row
-/// pitch b_pitch), where a's element (m, l) is a[m·a_row + l·a_col], so a
-/// transposed matrix needs no copy. Tiles of MR × NR, in one of two orders:
-/// b_streams = 0 (b small, c large): MR rows of c at a time, so c is written
-/// as a few sequential streams; b_streams = 1 (b large, from memory): passes
+// Three ways through c = a · b (c [rows, cols], row pitch c_pitch; b [depth,
+// cols], row pitch b_pitch; a's element (m, l) is a[m·a_row + l·a_col], so a
+// transposed matrix needs no copy):
+// - full_tiles: b small (in L1), c large; only whole tiles; the forward.
+// - streamed_tiles: b large, read from memory once; only whole tiles; grad-input.
+// - edge_tiles: any size, partial tiles included; the rows and columns the
+//   other two leave.
+
+/// c = a · b for rows a multiple of MR and cols of NR, MR rows of c at a time
+/// so that c is written as a few sequential streams. With `stream`, c is
+/// written with non-temporal stores and must be 32-byte aligned at every tile.
+INLINE void full_tiles(long rows, long cols, long depth, const float *a, long a_row, long a_col,
+                       const float *b, long b_pitch, float *c, long c_pitch, int stream) {
+    for (long m0 = 0; m0 < rows; m0 += MR) {
+        const float *ar[MR];
+        tile_rows(ar, a, m0, a_row);
+        for (long p0 = 0; p0 < cols; p0 += NR) {
+            v8 acc[MR][NV];
+            product_tile(depth, ar, a_col, b + p0, b_pitch, acc);
+            for (long m = 0; m < MR; m++) {
+                for (long j = 0; j < NV; j++) {
+                    float *cj = c + (m0 + m) * c_pitch + p0 + 8 * j;
+                    if (stream) __builtin_nontemporal_store(acc[m][j], (v8 *)cj);
+                    else STORE8(cj, acc[m][j]);
+                }
+            }
+        }
+    }
+}
+
+/// c = a · b for rows a multiple of MR and cols of NR, b read once: in passes
 /// over DEPTH_CHUNK rows of b, each adding to c after the first, one column
-/// block at a time for all rows of c, so each block is read once and reused
-/// from L1 while the next one is prefetched. A partial last tile repeats a's
-/// last row and reads its columns from `tail` [rows of b in one pass, NR],
-/// zero-padded, so nothing is read past b's last row.
-INLINE void thin_product(long rows, long cols, long depth, const float *a, long a_row, long a_col,
-                         const float *b, long b_pitch, float *c, long c_pitch, float *tail, int b_streams) {
+/// block at a time for all rows of c, so each block is reused from L1. The
+/// next block is prefetched into L1 and the same block of the next pass (for
+/// the last pass: of the rows that follow b) into L2.
+INLINE void streamed_tiles(long rows, long cols, long depth, const float *a, long a_row, long a_col,
+                           const float *b, long b_pitch, float *c, long c_pitch) {
+    for (long d0 = 0; d0 < depth; d0 += DEPTH_CHUNK) {
+        long chunk = min_long(DEPTH_CHUNK, depth - d0);
+        for (long p0 = 0; p0 < cols; p0 += NR) {
+            const float *bp = b + d0 * b_pitch + p0;
+            prefetch_block(bp + NR, chunk, b_pitch, 0);
+            prefetch_block(bp + chunk * b_pitch, DEPTH_CHUNK, b_pitch, 1);
+            for (long m0 = 0; m0 < rows; m0 += MR) {
+                const float *ar[MR];
+                tile_rows(ar, a + d0 * a_col, m0, a_row);
+                v8 acc[MR][NV];
+                product_tile(chunk, ar, a_col, bp, b_pitch, acc);
+                for (long m = 0; m < MR; m++) {
+                    for (long j = 0; j < NV; j++) {
+                        float *cj = c + (m0 + m) * c_pitch + p0 + 8 * j;
+                        STORE8(cj, d0 > 0 ? LOAD8(cj) + acc[m][j] : acc[m][j]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// c = a · b for any rows and cols, in passes over at most `pass` rows of b
+/// (each adding to c after the first). A partial last tile repeats a's last
+/// row and reads its columns from `tail` [pass, NR], zero-padded, so nothing
+/// is read past b's last row.
+INLINE void edge_tiles(long rows, long cols, long depth, const float *a, long a_row, long a_col,
+                       const float *b, long b_pitch, float *c, long c_pitch, float *tail, long pass) {
     long full = cols - cols % NR;
-    long row_tiles = (rows + MR - 1) / MR, col_tiles = (cols + NR - 1) / NR;
-    long pass = b_streams ? DEPTH_CHUNK : depth;
     for (long d0 = 0; d0 < depth; d0 += pass) {
         long chunk = min_long(pass, depth - d0);
         const float *bd = b + d0 * b_pitch;
         for (long l = 0; l < chunk && full < cols; l++) {
             for (long q = 0; q < NR; q++) tail[l * NR + q] = full + q < cols ? bd[l * b_pitch + full + q] : 0;
         }
-        for (long outer = 0; outer < (b_streams ? col_tiles : row_tiles); outer++) {
-            for (long inner = 0; inner < (b_streams ? row_tiles : col_tiles); inner++) {
-                long m0 = MR * (b_streams ? inner : outer), p0 = NR * (b_streams ? outer : inner);
-                const float *ar[MR];
-                for (long m = 0; m < MR; m++) ar[m] = a + min_long(m0 + m, rows - 1) * a_row + d0 * a_col;
+        for (long m0 = 0; m0 < rows; m0 += MR) {
+            const float *ar[MR];
+            for (long m = 0; m < MR; m++) ar[m] = a + min_long(m0 + m, rows - 1) * a_row + d0 * a_col;
+            for (long p0 = 0; p0 < cols; p0 += NR) {
                 int partial = p0 == full;
-                const float *bp = partial ? tail : bd + p0;
-                long pitch = partial ? NR : b_pitch;
                 v8 acc[MR][NV];
-                product_tile(chunk, ar, a_col, bp, pitch, b_streams && m0 == 0 && p0 + NR < full ? bp + NR : bp, acc);
-                store_tile(acc, min_long(MR, rows - m0), min_long(NR, cols - p0), c + m0 * c_pitch + p0, c_pitch, d0 > 0);
+                product_tile(chunk, ar, a_col, partial ? tail : bd + p0, partial ? NR : b_pitch, acc);
+                float t[MR][NR];
+                for (long m = 0; m < MR; m++) {
+                    for (long j = 0; j < NV; j++) STORE8(&t[m][8 * j], acc[m][j]);
+                }
+                float *c0 = c + m0 * c_pitch + p0;
+                for (long m = 0; m < min_long(MR, rows - m0); m++) {
+                    for (long q = 0; q < min_long(NR, cols - p0); q++) c0[m * c_pitch + q] = (d0 > 0 ? c0[m * c_pitch + q] : 0) + t[m][q];
+                }
             }
         }
     }
+}
+
+/// Columns of y before the first one whose rows all start a cache line, or -1
+/// when y's rows do not all share one alignment (row length not a multiple of
+/// 16 floats) and streaming stores cannot be used.
+INLINE long first_aligned_column(const float *y, long pixels) {
+    if (pixels % 16 != 0 || (unsigned long)y % sizeof(float) != 0) return -1;
+    long first = (long)((64 - (unsigned long)y % 64) % 64 / sizeof(float));
+    return first <= pixels ? first : -1;
 }
 
 // Tile of the weight gradient: GO rows of gy against GK rows of cols, 12
@@ -187,18 +241,19 @@ INLINE void weight_product(long outs, long patch, long pixels, const float *gy, 
     for (long o0 = 0; o0 < outs; o0 += GO) {
         const float *gr[GO];
         for (long i = 0; i < GO; i++) gr[i] = gy + min_long(o0 + i, outs - 1) * pixels;
-        // The next GO rows of gy, GO·pixels contiguous floats, are prefetched
-        // one cache line per step of the loops below, into L2 only: in L1 they
-        // would evict the rows of cols that every block reuses (measured: 1.3x
-        // faster than prefetching into L1).
-        const float *next = o0 + GO < outs ? gy + (o0 + GO) * pixels : 0;
-        long next_lines = min_long(GO, outs - o0 - GO) * pixels / 16, line = 0;
+        // The rows of gy that follow, contiguous, are prefetched one cache
+        // line per step of the loops below, into L2 only: in L1 they would
+        // evict the rows of cols that every block reuses (measured: 1.3x faster
+        // than prefetching into L1). No branch in the loop: it runs a little
+        // past the next GO rows, into rows needed later or the next image.
+        const float *next = gy + (o0 + GO) * pixels;
         for (long k0 = 0; k0 < patch; k0 += GK) {
             const float *cr[GK];
             for (long j = 0; j < GK; j++) cr[j] = cols + min_long(k0 + j, patch - 1) * pixels;
             v8 acc[GO][GK] = {{0}};
             for (long p = 0; p < vector_end; p += 8) {
-                if (next && line < next_lines) __builtin_prefetch(next + 16 * line++, 0, 1);
+                __builtin_prefetch(next, 0, 1);
+                next += 16;
                 v8 cv[GK];
                 for (long j = 0; j < GK; j++) cv[j] = LOAD8(cr[j] + p);
                 for (long i = 0; i < GO; i++) {
@@ -221,20 +276,40 @@ INLINE void weight_product(long outs, long patch, long pixels, const float *gy, 
 }
 
 // One image per call. Scratch: cols [patch, pixels], the tail block of
-// thin_product [tail_rows, NR], the padded image [C, H+2p, W+2p].
+// edge_tiles [tail_rows, NR], the padded image [C, H+2p, W+2p].
 
 INLINE void forward_image(const dc_shape *s, const float *x, const float *w, float *y, float *scratch) {
     long patch = s->channels * s->kernel_height * s->kernel_width, pixels = s->output_height * s->output_width;
     float *tail = scratch + patch * pixels, *padded = tail + tail_rows(s) * NR;
     im2col(s, x, padded, scratch);
-    thin_product(s->outputs, pixels, patch, w, patch, 1, scratch, pixels, y, pixels, tail, 0);
+    // y [O, pixels] = w [O, patch] · cols. Full tiles from a cache-line-aligned
+    // column when streaming, else from column 0; edge_tiles does the columns
+    // left on either side and the last rows.
+    long aligned = s->stream_output ? first_aligned_column(y, pixels) : -1;
+    long first = aligned < 0 ? 0 : aligned, rows = s->outputs - s->outputs % MR;
+    long count = (pixels - first) - (pixels - first) % NR, rest = first + count;
+    full_tiles(rows, count, patch, w, patch, 1, scratch + first, pixels, y + first, pixels, aligned >= 0);
+    if (first > 0) edge_tiles(rows, first, patch, w, patch, 1, scratch, pixels, y, pixels, tail, patch);
+    if (rest < pixels) edge_tiles(rows, pixels - rest, patch, w, patch, 1, scratch + rest, pixels, y + rest, pixels, tail, patch);
+    if (rows < s->outputs) {
+        edge_tiles(s->outputs - rows, pixels, patch, w + rows * patch, patch, 1, scratch, pixels, y + rows * pixels, pixels, tail, patch);
+    }
+#if defined(__x86_64__)
+    // Streaming stores are weakly ordered: make them visible before the caller
+    // hands y to another thread.
+    if (aligned >= 0) __builtin_ia32_sfence();
+#endif
 }
 
 INLINE void grad_input_image(const dc_shape *s, const float *gy, const float *w, float *dx, float *scratch) {
     long patch = s->channels * s->kernel_height * s->kernel_width, pixels = s->output_height * s->output_width;
     float *tail = scratch + patch * pixels, *padded = tail + tail_rows(s) * NR;
-    // cols [patch, pixels] = wᵀ [patch, O] · gy [O, pixels]
-    thin_product(patch, pixels, s->outputs, w, 1, patch, gy, pixels, scratch, pixels, tail, 1);
+    // cols [patch, pixels] = wᵀ [patch, O] · gy [O, pixels]; edge_tiles does
+    // the columns and rows streamed_tiles leaves.
+    long rows = patch - patch % MR, count = pixels - pixels % NR, o = s->outputs;
+    streamed_tiles(rows, count, o, w, 1, patch, gy, pixels, scratch, pixels);
+    if (count < pixels) edge_tiles(rows, pixels - count, o, w, 1, patch, gy + count, pixels, scratch + count, pixels, tail, DEPTH_CHUNK);
+    if (rows < patch) edge_tiles(patch - rows, pixels, o, w + rows, 1, patch, gy, pixels, scratch + rows * pixels, pixels, tail, DEPTH_CHUNK);
     col2im(s, scratch, padded, dx);
 }
 

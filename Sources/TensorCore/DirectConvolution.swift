@@ -20,9 +20,15 @@ extension ConvProblem {
     /// and at most 27 input values per output pixel (C·KH·KW).
     var usesDirectKernels: Bool { groups == 1 && patch <= 27 }
 
-    private var directShape: dc_shape {
+    /// Output bytes from which the forward writes with streaming stores: an
+    /// output this large leaves the caches before it is read back anyway, and
+    /// streaming saves reading every line before writing it (measured on the
+    /// learner's first layer, 25.7 MB: docs/benchmarks.md).
+    static let streamingOutputBytes = 16 << 20
+
+    private func directShape(streamOutput: Bool = false) -> dc_shape {
         dc_shape(channels: c, height: h, width: w, outputs: o, kernel_height: kh, kernel_width: kw,
-                 output_height: ho, output_width: wo, stride: stride, padding: padding)
+                 output_height: ho, output_width: wo, stride: stride, padding: padding, stream_output: streamOutput ? 1 : 0)
     }
 
     /// Splits the batch over up to `BLASInfo.threadCount` workers and runs
@@ -30,7 +36,7 @@ extension ConvProblem {
     @discardableResult
     private func forEachWorker(_ body: @Sendable (_ worker: Int, _ images: Range<Int>, _ scratch: UnsafeMutablePointer<Float>) -> Void) -> Int {
         let workers = Swift.max(1, Swift.min(BLASInfo.threadCount, n))
-        var shape = directShape
+        var shape = directShape()
         let scratchCount = dc_scratch_count(&shape)
         parallelFor(workers) { worker in
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
@@ -48,9 +54,8 @@ extension ConvProblem {
     /// the shared `weight`, the batch split over the workers; returns the
     /// outputs, `outputSize` values per image.
     private func mapImages(_ input: NDArray<Float>, inputSize: Int, _ weight: NDArray<Float>, outputSize: Int,
-                           _ kernel: ImageKernel) -> [Float] {
+                           shape: dc_shape, _ kernel: ImageKernel) -> [Float] {
         var out = [Float](overwrittenCount: n * outputSize)
-        let shape = directShape
         input.data.withUnsafeBufferPointer { ib in weight.data.withUnsafeBufferPointer { wb in out.withUnsafeMutableBufferPointer { ob in
             let (ip, wp, op) = (SharedPointer(ib.baseAddress!), SharedPointer(wb.baseAddress!), SharedPointer(ob.baseAddress!))
             forEachWorker { _, images, scratch in
@@ -61,17 +66,22 @@ extension ConvProblem {
         return out
     }
 
-    /// x [N,C,H,W], w [O,C,KH,KW] → [N,O,Ho,Wo].
-    func directForward(_ x: NDArray<Float>, _ weight: NDArray<Float>, _ code: DirectKernelCode = .fastest) -> NDArray<Float> {
+    /// x [N,C,H,W], w [O,C,KH,KW] → [N,O,Ho,Wo]. `streamOutput` (default:
+    /// from `streamingOutputBytes`) only changes how y is stored, not its values.
+    func directForward(_ x: NDArray<Float>, _ weight: NDArray<Float>, _ code: DirectKernelCode = .fastest,
+                       streamOutput: Bool? = nil) -> NDArray<Float> {
         let kernel = code.code
-        let y = mapImages(x, inputSize: imageSize, weight, outputSize: outputSize) { dc_forward(kernel, $0, $1, $2, $3, $4) }
+        let stream = streamOutput ?? (n * outputSize * MemoryLayout<Float>.size >= Self.streamingOutputBytes)
+        let y = mapImages(x, inputSize: imageSize, weight, outputSize: outputSize, shape: directShape(streamOutput: stream)) {
+            dc_forward(kernel, $0, $1, $2, $3, $4)
+        }
         return NDArray(shape: [n, o, ho, wo], data: y)
     }
 
     /// gy [N,O,Ho,Wo], w [O,C,KH,KW] → [N,C,H,W].
     func directGradInput(_ gy: NDArray<Float>, _ weight: NDArray<Float>, _ code: DirectKernelCode = .fastest) -> NDArray<Float> {
         let kernel = code.code
-        let dx = mapImages(gy, inputSize: outputSize, weight, outputSize: imageSize) { dc_grad_input(kernel, $0, $1, $2, $3, $4) }
+        let dx = mapImages(gy, inputSize: outputSize, weight, outputSize: imageSize, shape: directShape()) { dc_grad_input(kernel, $0, $1, $2, $3, $4) }
         return NDArray(shape: [n, c, h, w], data: dx)
     }
 
@@ -80,7 +90,7 @@ extension ConvProblem {
     func directGradWeight(_ x: NDArray<Float>, _ gy: NDArray<Float>, _ code: DirectKernelCode = .fastest) -> NDArray<Float> {
         let count = o * patch
         var sums = [Double](repeating: 0, count: BLASInfo.threadCount * count)
-        let (shape, kernel) = (directShape, code.code)
+        let (shape, kernel) = (directShape(), code.code)
         let workers = x.data.withUnsafeBufferPointer { xb in gy.data.withUnsafeBufferPointer { gb in sums.withUnsafeMutableBufferPointer { sb in
             let (xp, gp, sp) = (SharedPointer(xb.baseAddress!), SharedPointer(gb.baseAddress!), SharedPointer(sb.baseAddress!))
             return forEachWorker { worker, images, scratch in

@@ -116,13 +116,14 @@ enum BenchCommand {
 /// Seconds of the fastest of `repeats` runs of `body`.
 func fastestSeconds(repeats: Int, _ body: () -> Void) -> Double {
     body()   // warm-up
-    var best = Double.infinity
-    for _ in 0..<repeats {
-        let start = DispatchTime.now().uptimeNanoseconds
-        body()
-        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-    }
-    return best
+    return (0..<repeats).map { _ in seconds(body) }.min() ?? .infinity
+}
+
+/// Wall-clock seconds of one run of `body`.
+func seconds(_ body: () -> Void) -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
 
 /// Minor page faults of this process so far (first touches of fresh memory).

@@ -1,3 +1,4 @@
+import CDirectConv
 import Testing
 @testable import TensorCore
 
@@ -68,6 +69,41 @@ private func relativeError(_ fast: NDArray<Float>, _ reference: NDArray<Double>)
         #expect(portable.forward < Self.tolerance, "portable direct forward \(c.testDescription): \(portable.forward)")
         #expect(portable.gradInput < Self.tolerance, "portable direct grad-input \(c.testDescription): \(portable.gradInput)")
         #expect(portable.gradWeight < Self.tolerance, "portable direct grad-weight \(c.testDescription): \(portable.gradWeight)")
+
+        // Streaming stores change where values are written from, never the values.
+        for code in [DirectKernelCode.fastest, .portable] {
+            #expect(problem.directForward(xf, wf, code, streamOutput: true).data == problem.directForward(xf, wf, code, streamOutput: false).data,
+                    "streamed direct forward \(code) \(c.testDescription)")
+        }
+    }
+
+    /// The streamed forward finds the first cache-line-aligned column itself:
+    /// at every 4-byte offset of y from a 64-byte boundary it writes exactly
+    /// what the plain forward writes, and nothing outside y.
+    @Test func streamedDirectForwardAtEveryAlignment() {
+        var rng = RandomStream(seed: 14)
+        let x: NDArray<Float> = rng.normal([1, 16, 16]), w: NDArray<Float> = rng.normal([7, 1, 3, 3])
+        let count = 7 * 16 * 16
+        for code in [dc_fastest_code(), dc_portable] {
+            var shape = dc_shape(channels: 1, height: 16, width: 16, outputs: 7, kernel_height: 3, kernel_width: 3,
+                                 output_height: 16, output_width: 16, stride: 1, padding: 1, stream_output: 0)
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: dc_scratch_count(&shape))
+            defer { scratch.deallocate() }
+            let plain = UnsafeMutablePointer<Float>.allocate(capacity: count)
+            defer { plain.deallocate() }
+            dc_forward(code, &shape, x.data, w.data, plain, scratch)
+            shape.stream_output = 1
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: 4 * (count + 32), alignment: 64)
+            defer { raw.deallocate() }
+            let buffer = raw.bindMemory(to: Float.self, capacity: count + 32)
+            for offset in 0..<16 {
+                buffer.initialize(repeating: -1, count: count + 32)
+                dc_forward(code, &shape, x.data, w.data, buffer + offset, scratch)
+                #expect((0..<count).allSatisfy { buffer[offset + $0] == plain[$0] }, "offset \(offset) floats, code \(code)")
+                #expect((0..<offset).allSatisfy { buffer[$0] == -1 } && (offset + count..<count + 32).allSatisfy { buffer[$0] == -1 },
+                        "offset \(offset) floats, code \(code): wrote outside y")
+            }
+        }
     }
 
     @Test func matmulAllTransposes() {

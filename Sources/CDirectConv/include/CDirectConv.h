@@ -18,6 +18,10 @@ typedef struct {
     long outputs, kernel_height, kernel_width; // O, KH, KW
     long output_height, output_width;         // HO, WO
     long stride, padding;                     // the same in both directions
+    /// Nonzero: dc_forward writes y with non-temporal (streaming) stores where
+    /// its rows allow, which skips reading y's cache lines before writing
+    /// them; for outputs much larger than the caches.
+    int stream_output;
 } dc_shape;
 
 /// Which instance of the kernels runs.
