@@ -10,6 +10,8 @@ public final class ProgressReporter {
     private let start = monotonicSeconds()
     private let startDone: Int
     private var lastPrint = -Double.infinity
+    /// `done` of the last line printed, so that `finish` does not repeat it.
+    private var lastPrintedDone: Int?
 
     /// `total` nil = unknown; `startDone` = units already done before this
     /// process (excluded from the rate).
@@ -34,13 +36,20 @@ public final class ProgressReporter {
         let now = monotonicSeconds()
         guard now - lastPrint >= interval else { return }
         lastPrint = now
+        lastPrintedDone = done
         write(line(done: done, fields: fields, now: now))
     }
 
-    /// Prints the final line.
+    /// Prints the final line: on a terminal it replaces the running line and
+    /// ends it; in a log it is skipped when the last line already showed `done`.
     public func finish(done: Int, fields: [(key: String, value: String)] = []) {
         let text = line(done: done, fields: fields, now: monotonicSeconds())
-        if terminal { write(text); Console.out("") } else { write(text) }
+        if terminal {
+            write(text)
+            Console.out("")
+        } else if lastPrintedDone != done {
+            write(text)
+        }
     }
 
     func line(done: Int, fields: [(key: String, value: String)], now: Double) -> String {

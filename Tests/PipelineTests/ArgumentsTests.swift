@@ -75,6 +75,19 @@ import Testing
         #expect(line.hasPrefix("gtn-evaluate: 50/200 (25.0%) 5.00/s ETA 30s loss=0.12"))
     }
 
+    /// In a log, the final line is not printed again when the last one
+    /// already showed the same count (a worker's last job, then its finish).
+    @Test func finishDoesNotRepeatTheLastLineInALog() {
+        var lines: [String] = []
+        let progress = ProgressReporter(label: "real-evaluate", total: 3, interval: 0, terminal: false) { lines.append($0) }
+        progress.update(done: 3)
+        progress.finish(done: 3)
+        #expect(lines.count == 1 && lines[0].hasPrefix("real-evaluate: 3/3 (100.0%)"))
+        progress.update(done: 2)
+        progress.finish(done: 3)
+        #expect(lines.count == 3 && lines[2].hasPrefix("real-evaluate: 3/3 (100.0%)"))
+    }
+
     @Test func durations() {
         #expect(ProgressReporter.duration(42) == "42s")
         #expect(ProgressReporter.duration(185) == "3m05s")
