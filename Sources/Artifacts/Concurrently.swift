@@ -15,3 +15,22 @@ struct Unchecked<Value>: @unchecked Sendable {
     var value: Value
     init(_ value: Value) { self.value = value }
 }
+
+/// `concurrently(count, body)` while one more task adds `pieces` to
+/// `checksum`, in order. The checksum is the first task, so that it starts
+/// first and does not run alone at the end; with no pieces there is none.
+func concurrently(_ count: Int, checksumming pieces: [UnsafeRawBufferPointer], into checksum: inout XXH32,
+                  _ body: @Sendable (Int) -> Void) {
+    let shared = Unchecked(pieces)
+    let checksumTasks = pieces.isEmpty ? 0 : 1
+    withUnsafeMutablePointer(to: &checksum) { pointer in
+        let hasher = Unchecked(pointer)
+        concurrently(checksumTasks + count) { task in
+            if task < checksumTasks {
+                for piece in shared.value { hasher.value.pointee.update(piece) }
+            } else {
+                body(task - checksumTasks)
+            }
+        }
+    }
+}

@@ -192,20 +192,11 @@ final class LZ4FrameReader {
     private func decode(_ group: [Placement], checksumming pieces: [UnsafeRawBufferPointer]) -> [Int] {
         let results = Unchecked(UnsafeMutableBufferPointer<Int>.allocate(capacity: group.count))
         defer { results.value.deallocate() }
-        let shared = Unchecked((group: group, pieces: pieces, data: blockData))
+        let shared = Unchecked((group: group, data: blockData))
         let maximumSize = header.blockMaximumSize, blockChecksum = header.blockChecksums
-        withUnsafeMutablePointer(to: &checksum) { checksum in
-            let checksum = Unchecked(checksum)
-            // The checksum is task 0 so that it starts first and does not run alone at the end.
-            let checksumTasks = pieces.isEmpty ? 0 : 1
-            concurrently(checksumTasks + group.count) { task in
-                if task < checksumTasks {
-                    for piece in shared.value.pieces { checksum.value.pointee.update(piece) }
-                } else {
-                    results.value[task - checksumTasks] = Self.decode(shared.value.group[task - checksumTasks], data: shared.value.data,
-                                                                      maximumSize: maximumSize, blockChecksum: blockChecksum)
-                }
-            }
+        concurrently(group.count, checksumming: pieces, into: &checksum) { index in
+            results.value[index] = Self.decode(shared.value.group[index], data: shared.value.data,
+                                               maximumSize: maximumSize, blockChecksum: blockChecksum)
         }
         return Array(results.value)
     }

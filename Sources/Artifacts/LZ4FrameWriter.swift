@@ -94,20 +94,11 @@ final class LZ4FrameWriter {
         let slots = Unchecked(output.baseAddress!)
         let sizes = Unchecked(UnsafeMutableBufferPointer<Int>.allocate(capacity: group.count))
         defer { sizes.value.deallocate() }
-        withUnsafeMutablePointer(to: &checksum) { checksum in
-            let checksum = Unchecked(checksum)
-            // The checksum is task 0 so that it starts first and does not run alone at the end.
-            concurrently(1 + blocks.value.count) { task in
-                if task == 0 {
-                    for block in blocks.value { checksum.value.pointee.update(block) }
-                } else {
-                    let index = task - 1
-                    let slot = slots.value + index * (4 + Self.blockSize)
-                    let size = Self.compress(blocks.value[index], into: slot + 4)
-                    slot.storeBytes(of: UInt32(size).littleEndian, as: UInt32.self)
-                    sizes.value[index] = size
-                }
-            }
+        concurrently(group.count, checksumming: group, into: &checksum) { index in
+            let slot = slots.value + index * (4 + Self.blockSize)
+            let size = Self.compress(blocks.value[index], into: slot + 4)
+            slot.storeBytes(of: UInt32(size).littleEndian, as: UInt32.self)
+            sizes.value[index] = size
         }
         for (index, block) in group.enumerated() {
             let slot = output.baseAddress! + index * (4 + Self.blockSize)
