@@ -39,25 +39,18 @@ enum BenchCommand {
     static func run(_ args: [String]) -> Int32 {
         guard let command = args.first else { print(usage); return 2 }
         var values: [String: Double] = [:]
-        var curriculum = CurriculumMode.learned
-        var searchSpaceLearners = false
+        // Options that take a word, with the words they accept (the first is the default).
+        let wordChoices = ["curriculum": CurriculumMode.allCases.map(\.rawValue), "learners": ["standard", "search-space"]]
+        var words = wordChoices.mapValues { $0[0] }
         var i = 1
         while i < args.count {
-            if args[i] == "--curriculum", i + 1 < args.count {
-                guard let mode = CurriculumMode(rawValue: args[i + 1]) else {
-                    FileHandle.standardError.write("gtn-bench: --curriculum takes learned, fresh or shuffled\n".data(using: .utf8)!)
+            if let choices = wordChoices[String(args[i].dropFirst(2))], args[i].hasPrefix("--"), i + 1 < args.count {
+                guard choices.contains(args[i + 1]) else {
+                    let listed = choices.dropLast().joined(separator: ", ") + " or " + choices.last!
+                    FileHandle.standardError.write("gtn-bench: \(args[i]) takes \(listed)\n".data(using: .utf8)!)
                     return 2
                 }
-                curriculum = mode
-                i += 2
-                continue
-            }
-            if args[i] == "--learners", i + 1 < args.count {
-                guard ["standard", "search-space"].contains(args[i + 1]) else {
-                    FileHandle.standardError.write("gtn-bench: --learners takes standard or search-space\n".data(using: .utf8)!)
-                    return 2
-                }
-                searchSpaceLearners = args[i + 1] == "search-space"
+                words[String(args[i].dropFirst(2))] = args[i + 1]
                 i += 2
                 continue
             }
@@ -93,8 +86,8 @@ enum BenchCommand {
             o.innerLearningRate = values["inner-lr"] ?? o.innerLearningRate
             o.metaLearningRate = values["meta-lr"] ?? o.metaLearningRate
             o.clipNorm = values["clip"]
-            o.curriculum = curriculum
-            o.learners = searchSpaceLearners ? .searchSpace(.standard) : .fixed
+            o.curriculum = CurriculumMode(rawValue: words["curriculum"]!)!
+            o.learners = words["learners"] == "search-space" ? .searchSpace(.standard) : .fixed
             o.compare = (options["compare"] ?? 0) != 0
             o.seed = UInt64(options["seed"] ?? Int(o.seed))
             do {
