@@ -16,9 +16,9 @@ enum BenchCommand {
     kernels    GFLOP/s of sgemm (the machine's reference), matmul and the three
                convolution kernels at the learner's shapes (batch 128 of 1x28x28:
                conv3x3 1->64 and 64->128 with padding 1, linear 6272->256->10),
-               each with its ratio to sgemm at the same thread count and its page
-               faults per call; the write and read bandwidth over a buffer the size
-               of the conv 1->64 output, and the ceiling that traffic sets.
+               each with its ratio to an sgemm timed alongside at the same thread
+               count, the ceiling a plain read of the kernel's inputs sets (timed
+               alongside, after the same sgemm), and its page faults per call.
     metagrad   wall time and peak memory (VmHWM) of one full meta-gradient: T inner
                SGD steps recorded with createGraph, then backward to the generated
                images. --block B checkpoints every B steps (0 = no recompute).
