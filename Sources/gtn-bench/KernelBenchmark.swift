@@ -19,18 +19,17 @@ enum KernelBenchmark {
         return peak
     }
 
-    /// Reads every element of `arrays` once, split over `BLASInfo.threadCount`
-    /// threads with 8-float vector loads: the least memory traffic a kernel
-    /// taking these arrays as input has to do.
+    /// Reads every element of `arrays` once (but a last partial vector),
+    /// split over `BLASInfo.threadCount` threads with 8-float vector loads:
+    /// the least memory traffic a kernel taking these arrays as input has to do.
     static func readOnce(_ arrays: [NDArray<Float>]) {
         let threads = BLASInfo.threadCount
+        nonisolated(unsafe) let sums = UnsafeMutablePointer<Float>.allocate(capacity: threads)   // keeps the loads
+        defer { sums.deallocate() }
         for array in arrays {
             array.data.withUnsafeBufferPointer { elements in
                 nonisolated(unsafe) let base = UnsafeRawPointer(elements.baseAddress!)
                 let vectors = elements.count / 8
-                let sums = UnsafeMutablePointer<Float>.allocate(capacity: threads)   // keeps the loads
-                defer { sums.deallocate() }
-                nonisolated(unsafe) let results = sums
                 DispatchQueue.concurrentPerform(iterations: threads) { t in
                     var (a, b) = (SIMD8<Float>(), SIMD8<Float>())
                     var i = vectors * t / threads
@@ -41,7 +40,7 @@ enum KernelBenchmark {
                         i += 2
                     }
                     if i < end { a += base.loadUnaligned(fromByteOffset: 32 * i, as: SIMD8<Float>.self) }
-                    results[t] = (a + b).sum()
+                    sums[t] = (a + b).sum()
                 }
             }
         }
