@@ -27,6 +27,7 @@ extension Float: TensorScalar {
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
+        BLASInfo.prepare()
         BLASInfo.gemmOperations += 2 * Double(m) * Double(n) * Double(k)
         cblas_sgemm(CblasRowMajor, cblasTranspose(transposeA), cblasTranspose(transposeB),
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
@@ -44,6 +45,7 @@ extension Double: TensorScalar {
         b: UnsafePointer<Double>, ldb: Int,
         beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
     ) {
+        BLASInfo.prepare()
         BLASInfo.gemmOperations += 2 * Double(m) * Double(n) * Double(k)
         cblas_dgemm(CblasRowMajor, cblasTranspose(transposeA), cblasTranspose(transposeB),
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
@@ -65,4 +67,32 @@ public enum BLASInfo {
     /// Floating-point operations (2·m·n·k) of all matrix products so far, for
     /// benchmarks. Products are only issued from the calling thread.
     nonisolated(unsafe) public static var gemmOperations: Double = 0
+
+    /// OpenBLAS's wait, as a power of two of clock ticks, before an idle
+    /// worker sleeps, unless `OPENBLAS_THREAD_TIMEOUT` sets another.
+    /// OpenBLAS's own default, 28, keeps each worker spinning for about 0.1 s
+    /// after every product (103 ms of CPU time here), on the cores this
+    /// process's own parallel loops need: the direct convolution kernels ran
+    /// at half speed right after an sgemm (docs/benchmarks.md). 4 is the
+    /// least OpenBLAS accepts: its workers sleep as soon as a product ends.
+    public static let idleWorkerWait = 4
+
+    /// Whether OpenBLAS's workers were restarted with `idleWorkerWait`; false
+    /// when the user set `OPENBLAS_THREAD_TIMEOUT` or this OpenBLAS build
+    /// lacks the entry points (e.g. its OpenMP variant).
+    public static let idleWorkerWaitApplied: Bool = {
+        guard getenv("OPENBLAS_THREAD_TIMEOUT") == nil, let library = dlopen(nil, RTLD_NOW),
+              let readEnvironment = dlsym(library, "openblas_read_env"),
+              let stopWorkers = dlsym(library, "blas_thread_shutdown_") else { return false }
+        // OpenBLAS reads its environment when it loads, before any of this
+        // code runs: set the variable, have it read again, and stop the
+        // workers; the next product starts them afresh with the new wait.
+        setenv("OPENBLAS_THREAD_TIMEOUT", String(idleWorkerWait), 0)
+        unsafeBitCast(readEnvironment, to: (@convention(c) () -> Void).self)()
+        _ = unsafeBitCast(stopWorkers, to: (@convention(c) () -> Int32).self)()
+        return true
+    }()
+
+    /// Applies `idleWorkerWait` once, before the first product.
+    @inline(__always) static func prepare() { _ = idleWorkerWaitApplied }
 }

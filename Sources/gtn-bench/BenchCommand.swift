@@ -33,7 +33,9 @@ enum BenchCommand {
                --learners search-space teaches a learner drawn from the default
                search space every meta-iteration (and evaluates on drawn ones).
 
-    OPENBLAS_NUM_THREADS sets the thread count; OPENBLAS_CORETYPE the kernel family.
+    OPENBLAS_NUM_THREADS sets the thread count; OPENBLAS_CORETYPE the kernel family;
+    OPENBLAS_THREAD_TIMEOUT how long (2^N clock ticks) OpenBLAS's idle workers spin
+    before they sleep (unset: 4 here, at once; OpenBLAS's own default is 28).
     """
 
     static func run(_ args: [String]) -> Int32 {
@@ -63,7 +65,9 @@ enum BenchCommand {
             i += 2
         }
         let options = values.mapValues { Int($0) }
-        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, OpenBLAS core \(BLASInfo.coreName), \(BLASInfo.threadCount) threads")
+        let idleWait = BLASInfo.idleWorkerWaitApplied ? "2^\(BLASInfo.idleWorkerWait) ticks (set here)"
+            : "OPENBLAS_THREAD_TIMEOUT=\(ProcessInfo.processInfo.environment["OPENBLAS_THREAD_TIMEOUT"] ?? "unset, OpenBLAS's default")"
+        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, OpenBLAS core \(BLASInfo.coreName), \(BLASInfo.threadCount) threads, idle wait \(idleWait)")
         switch command {
         case "kernels":
             KernelBenchmark.run(repeats: options["repeat"] ?? 5)
