@@ -78,16 +78,17 @@ public enum BLASInfo {
     public static let idleWorkerWait = 4
 
     /// Whether OpenBLAS's workers were restarted with `idleWorkerWait`; false
-    /// when the user set `OPENBLAS_THREAD_TIMEOUT` or this OpenBLAS build
+    /// when the user set `OPENBLAS_THREAD_TIMEOUT` (not empty) or this OpenBLAS build
     /// lacks the entry points (e.g. its OpenMP variant).
     public static let idleWorkerWaitApplied: Bool = {
-        guard getenv("OPENBLAS_THREAD_TIMEOUT") == nil, let library = dlopen(nil, RTLD_NOW),
+        let userSet = getenv("OPENBLAS_THREAD_TIMEOUT").map { $0.pointee != 0 } ?? false
+        guard !userSet, let library = dlopen(nil, RTLD_NOW),
               let readEnvironment = dlsym(library, "openblas_read_env"),
               let stopWorkers = dlsym(library, "blas_thread_shutdown_") else { return false }
         // OpenBLAS reads its environment when it loads, before any of this
         // code runs: set the variable, have it read again, and stop the
         // workers; the next product starts them afresh with the new wait.
-        setenv("OPENBLAS_THREAD_TIMEOUT", String(idleWorkerWait), 0)
+        setenv("OPENBLAS_THREAD_TIMEOUT", String(idleWorkerWait), 1)
         unsafeBitCast(readEnvironment, to: (@convention(c) () -> Void).self)()
         _ = unsafeBitCast(stopWorkers, to: (@convention(c) () -> Int32).self)()
         return true
