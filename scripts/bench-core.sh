@@ -13,7 +13,7 @@ swift build -c release --product gtn-bench >/dev/null
 bench=.build/release/gtn-bench
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-"$bench" kernels --repeat 5
+"$bench" kernels
 [ "${1:-all}" = kernels ] && exit 0
 for steps in 8 32; do
     for block in 0 4; do

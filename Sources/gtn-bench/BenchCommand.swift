@@ -19,6 +19,8 @@ enum BenchCommand {
                each with its ratio to an sgemm timed alongside at the same thread
                count, the ceiling a plain read of the kernel's inputs sets (timed
                alongside, after the same sgemm), and its page faults per call.
+               Each figure is the best of --repeat N calls (default 30: on a
+               shared machine fewer let other tenants' bursts decide).
     metagrad   wall time and peak memory (VmHWM) of one full meta-gradient: T inner
                SGD steps recorded with createGraph, then backward to the generated
                images. --block B checkpoints every B steps (0 = no recompute).
@@ -70,7 +72,7 @@ enum BenchCommand {
         print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, OpenBLAS core \(BLASInfo.coreName), \(BLASInfo.threadCount) threads, idle wait \(idleWait)")
         switch command {
         case "kernels":
-            KernelBenchmark.run(repeats: options["repeat"] ?? 5)
+            KernelBenchmark.run(repeats: options["repeat"] ?? 30)
         case "metagrad":
             guard let steps = options["steps"], steps > 0 else {
                 FileHandle.standardError.write("gtn-bench metagrad: --steps T (T > 0) is required\n".data(using: .utf8)!)
