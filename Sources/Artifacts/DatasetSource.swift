@@ -159,7 +159,12 @@ struct DatasetFetcher {
         let outcome = Outcome()
         let done = DispatchSemaphore(value: 0)
         let task = URLSession.shared.downloadTask(with: remote) { downloaded, response, error in
-            defer { done.signal() }
+            defer {
+                // Foundation on Linux leaves its temporary file behind (an
+                // error page, say) unless the handler moves or removes it.
+                if let downloaded { try? FileManager.default.removeItem(at: downloaded) }
+                done.signal()
+            }
             if let error {
                 outcome.failure = error.localizedDescription
             } else if let http = response as? HTTPURLResponse, http.statusCode != 200 {

@@ -116,11 +116,24 @@ import Testing
         }
         #expect(try !FileManager.default.contentsOfDirectory(atPath: downloads.path).contains { $0.contains(name) })
 
-        // A missing remote file is a download error naming the URL.
+        // A missing remote file is a download error naming the URL, and
+        // Foundation's temporary copy of the error page is not left behind.
         try FileManager.default.removeItem(at: served.file("t10k-images-idx3-ubyte.gz"))
         try FileManager.default.removeItem(at: downloads.appendingPathComponent("t10k-images-idx3-ubyte.gz"))
+        let errorPagesBefore = try errorPagesInTemporaryDirectory()
         let notFound = expectArtifactError { _ = try DatasetPreparation.load(source: source, downloadDirectory: downloads) }
         #expect(notFound?.description.contains("t10k-images-idx3-ubyte.gz: download failed: HTTP status 404") == true,
                 "\(String(describing: notFound))")
+        #expect(try errorPagesInTemporaryDirectory().subtracting(errorPagesBefore).isEmpty)
+    }
+
+    /// Files in Foundation's temporary directory that hold an HTTP 404 error page.
+    private func errorPagesInTemporaryDirectory() throws -> Set<String> {
+        let directory = FileManager.default.temporaryDirectory
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        return Set(names.filter { name in
+            guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent(name).path), data.count < 4096 else { return false }
+            return String(decoding: data, as: UTF8.self).contains("Error code: 404")
+        })
     }
 }
