@@ -18,7 +18,9 @@ enum BenchCommand {
                conv3x3 1->64 and 64->128 with padding 1, linear 6272->256->10),
                each with its ratio to an sgemm timed alongside at the same thread
                count, the ceiling a plain read of the kernel's inputs sets (timed
-               alongside, after the same sgemm), and its page faults per call.
+               alongside, after the same sgemm), its page faults per call, and
+               the host's steal: the share of the CPUs' time the hypervisor gave
+               to others while the row was measured (/proc/stat).
                Each figure is the best of --repeat N calls (default 30: on a
                shared machine fewer let other tenants' bursts decide).
     metagrad   wall time and peak memory (VmHWM) of one full meta-gradient: T inner
@@ -130,6 +132,16 @@ func minorPageFaults() -> Int {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return usage.ru_minflt
+}
+
+/// Clock ticks (`sysconf(_SC_CLK_TCK)` a second per CPU) that all CPUs have
+/// lost so far to the hypervisor running something else: the `steal` column of
+/// the `cpu` line of /proc/stat; nil where there is no such column.
+func stolenTicks() -> Int? {
+    guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+          let line = stat.split(separator: "\n").first(where: { $0.hasPrefix("cpu ") }) else { return nil }
+    let fields = line.split(separator: " ")
+    return fields.count > 8 ? Int(fields[8]) : nil
 }
 
 /// Peak resident memory of this process in MiB (VmHWM).

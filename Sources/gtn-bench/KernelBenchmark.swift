@@ -4,8 +4,8 @@ import TensorCore
 /// GFLOP/s of the convolution and matmul kernels at the learner's shapes,
 /// relative to a large sgemm measured alongside each kernel, and the minor
 /// page faults per call (a fresh, untouched output buffer costs one per 4 KiB
-/// page), and the ceiling a plain read of each kernel's inputs sets, measured
-/// alongside.
+/// page), the ceiling a plain read of each kernel's inputs sets, measured
+/// alongside, and the share of the CPUs' time the hypervisor took meanwhile.
 enum KernelBenchmark {
     /// The machine's reference throughput in GFLOP/s: the best large square
     /// sgemm (this machine is shared and noisy), printed as it is measured.
@@ -65,12 +65,14 @@ enum KernelBenchmark {
         let size = 1536
         let a: NDArray<Float> = rng.normal([size, size]), b: NDArray<Float> = rng.normal([size, size])
         let sgemmFlops = 2 * pow(Double(size), 3)
-        print("kernel                              GFLOP/s   sgemm \(size)³ alongside   ratio   input-read ceiling   page faults/call")
+        print("kernel                              GFLOP/s   sgemm \(size)³ alongside   ratio   input-read ceiling   page faults/call   host steal")
+        let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK))), cpus = Double(ProcessInfo.processInfo.activeProcessorCount)
 
         func report(_ name: String, flops: Double, inputs: [NDArray<Float>], _ body: () -> Void) {
             _ = NDArray.matmul(a, b)
             body()   // warm-up
             var (bestKernel, bestSgemm, bestRead, faults) = (Double.infinity, Double.infinity, Double.infinity, 0)
+            let (stolenBefore, start) = (stolenTicks(), DispatchTime.now().uptimeNanoseconds)
             for _ in 0..<repeats {
                 bestSgemm = min(bestSgemm, seconds { _ = NDArray.matmul(a, b) })
                 let faultsBefore = minorPageFaults()
@@ -83,11 +85,17 @@ enum KernelBenchmark {
                 bestSgemm = min(bestSgemm, seconds { _ = NDArray.matmul(a, b) })
                 bestRead = min(bestRead, seconds { readOnce(inputs) })
             }
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            // Time the CPUs were taken away while this row was measured: the
+            // best-of figures hold only if some calls ran without it.
+            let steal = stolenTicks().flatMap { after in stolenBefore.map { before in
+                String(format: "%9.1f%%", 100 * Double(after - before) / ticksPerSecond / (elapsed * cpus))
+            } } ?? "      n/a"
             let sgemm = sgemmFlops / bestSgemm / 1e9
             let (gflops, ceiling) = (flops / bestKernel / 1e9, flops / bestRead / 1e9)
             let padded = name.padding(toLength: 34, withPad: " ", startingAt: 0)
-            print(padded + String(format: " %8.1f   %20.1f   %4.0f%%   %17.0f%%   %16.0f", gflops, sgemm, 100 * gflops / sgemm,
-                                  100 * ceiling / sgemm, Double(faults) / Double(repeats)))
+            print(padded + String(format: " %8.1f   %20.1f   %4.0f%%   %17.0f%%   %16.0f   ", gflops, sgemm, 100 * gflops / sgemm,
+                                  100 * ceiling / sgemm, Double(faults) / Double(repeats)) + steal)
         }
 
         let x1: NDArray<Float> = rng.normal([128, 1, 28, 28]), w1: NDArray<Float> = rng.normal([64, 1, 3, 3])
