@@ -86,8 +86,9 @@ enum KernelBenchmark {
                 bestRead = min(bestRead, seconds { readOnce(inputs) })
             }
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            // Time the CPUs were taken away while this row was measured: the
-            // best-of figures hold only if some calls ran without it.
+            // The VM's CPU time the host gave to others while this row was
+            // measured, as a share of both CPUs' time: a missing virtual CPU
+            // would slow the short kernel calls far more than the sgemm.
             let steal = stolenTicks().flatMap { after in stolenBefore.map { before in
                 String(format: "%9.1f%%", 100 * Double(after - before) / ticksPerSecond / (elapsed * cpus))
             } } ?? "      n/a"
