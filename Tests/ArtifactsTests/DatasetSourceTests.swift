@@ -127,12 +127,17 @@ import Testing
         #expect(try errorPagesInTemporaryDirectory().subtracting(errorPagesBefore).isEmpty)
     }
 
-    /// Files in Foundation's temporary directory that hold an HTTP 404 error page.
+    /// Files in Foundation's temporary directory that hold an HTTP 404 error
+    /// page; only files under 4 KiB are read (the directory is shared).
     private func errorPagesInTemporaryDirectory() throws -> Set<String> {
         let directory = FileManager.default.temporaryDirectory
         let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
         return Set(names.filter { name in
-            guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent(name).path), data.count < 4096 else { return false }
+            let path = directory.appendingPathComponent(name).path
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+                  attributes[.type] as? FileAttributeType == .typeRegular,
+                  let size = attributes[.size] as? Int, size < 4096,
+                  let data = FileManager.default.contents(atPath: path) else { return false }
             return String(decoding: data, as: UTF8.self).contains("Error code: 404")
         })
     }
