@@ -24,12 +24,17 @@ INLINE long min_long(long a, long b) { return a < b ? a : b; }
 // leaves 4 of the 16 vector registers for operands.
 enum { MR = 3, NV = 4, NR = 8 * NV };
 
-// Rows of b one pass of streamed_tiles reads: more concurrent streams from
-// memory slow the reads down. Grad-input at the learner's first layer, its
-// 64 rows of gy read in passes of 8 rather than 16: 1.07x faster with gy in
-// memory (as after an sgemm), 1.05x from L3, 0.97x from L1; passes of 32
-// were 0.81x with gy in memory, all 64 at once about 0.6x.
-enum { DEPTH_CHUNK = 8 };
+// Rows of b one pass of streamed_tiles reads at most: a column block of
+// 128 rows (16 KiB) stays in L1 while all rows of c use it. Grad-input at the
+// learner's first layer reads all 64 rows of gy in one pass, each tile
+// over the whole depth; with passes of 8 rows its cols were read and written
+// back 8 times (docs/benchmarks.md).
+enum { DEPTH_CHUNK = 128 };
+
+// Column blocks ahead of the one being computed that streamed_tiles
+// prefetches: into L1 while the block's first tile runs, into L2 during its
+// second.
+enum { AHEAD_L1 = 1, AHEAD_L2 = 3 };
 
 /// Rows and columns of an input plane with its zero border.
 INLINE long padded_height(const dc_shape *s) { return s->height + 2 * s->padding; }
@@ -125,14 +130,28 @@ INLINE void col2im(const dc_shape *s, const float *cols, float *padded, float *d
     }
 }
 
+/// Prefetches the first NR floats (two cache lines) of `rows` rows from p,
+/// `pitch` apart: into L1 (into_l2 = 0) or only into L2 (into_l2 = 1).
+INLINE void prefetch_block(const float *p, long rows, long pitch, int into_l2) {
+    for (long r = 0; r < rows; r++) {
+        if (into_l2) { __builtin_prefetch(p + r * pitch, 0, 1); __builtin_prefetch(p + r * pitch + 16, 0, 1); }
+        else { __builtin_prefetch(p + r * pitch, 0, 3); __builtin_prefetch(p + r * pitch + 16, 0, 3); }
+    }
+}
+
 /// acc = one MR × (8·nv) tile of a · b over `depth` rows of b, nv ≤ NV: a's
 /// element (m, l) at ar[m][l·a_col], b's tile at bp with rows `pitch` apart.
 /// Called with a constant nv, so the loops unroll; acc's other vectors are zero.
-INLINE void product_tile(long nv, long depth, const float *const ar[MR], long a_col, const float *bp, long pitch, v8 acc[MR][NV]) {
+/// Unless `ahead` is null, step l also prefetches the first NR floats of row
+/// l from `ahead` (as prefetch_block), so a block's prefetches are spread over
+/// the tile instead of queueing at once.
+INLINE void product_tile_prefetching(long nv, long depth, const float *const ar[MR], long a_col, const float *bp, long pitch,
+                                     v8 acc[MR][NV], const float *ahead, int into_l2) {
     for (long m = 0; m < MR; m++) {
         for (long j = 0; j < NV; j++) acc[m][j] = (v8){0};
     }
     for (long l = 0; l < depth; l++) {
+        if (ahead) prefetch_block(ahead + l * pitch, 1, pitch, into_l2);
         // 12 accumulators + 3 broadcasts + 1 vector of b: all 16 registers.
         v8 am[MR];
         for (long m = 0; m < MR; m++) { float v = ar[m][l * a_col]; am[m] = (v8){v, v, v, v, v, v, v, v}; }
@@ -143,18 +162,13 @@ INLINE void product_tile(long nv, long depth, const float *const ar[MR], long a_
     }
 }
 
+INLINE void product_tile(long nv, long depth, const float *const ar[MR], long a_col, const float *bp, long pitch, v8 acc[MR][NV]) {
+    product_tile_prefetching(nv, depth, ar, a_col, bp, pitch, acc, 0, 0);
+}
+
 /// The rows of a tile that starts at row m0 of a: a's element (m, l) is a[m·a_row + l·a_col].
 INLINE void tile_rows(const float *ar[MR], const float *a, long m0, long a_row) {
     for (long m = 0; m < MR; m++) ar[m] = a + (m0 + m) * a_row;
-}
-
-/// Prefetches the first NR floats (two cache lines) of `rows` rows from p,
-/// `pitch` apart: into L1 (into_l2 = 0) or only into L2 (into_l2 = 1).
-INLINE void prefetch_block(const float *p, long rows, long pitch, int into_l2) {
-    for (long r = 0; r < rows; r++) {
-        if (into_l2) { __builtin_prefetch(p + r * pitch, 0, 1); __builtin_prefetch(p + r * pitch + 16, 0, 1); }
-        else { __builtin_prefetch(p + r * pitch, 0, 3); __builtin_prefetch(p + r * pitch + 16, 0, 3); }
-    }
 }
 
 // Three ways through c = a · b (c [rows, cols], row pitch c_pitch; b [depth,
@@ -187,24 +201,38 @@ INLINE void full_tiles(long rows, long cols, long depth, const float *a, long a_
     }
 }
 
+/// Where the column block `k` blocks after the one at (d0, p0) starts, in
+/// the order streamed_tiles reads b: blocks along the rows of a pass
+/// (`blocks` per row, the last one partial), then the passes, then on into
+/// `next`, the next image's b.
+INLINE const float *block_ahead(const float *b, long b_pitch, long depth, long d0, long p0, long k, const float *next) {
+    long blocks = (b_pitch + NR - 1) / NR, index = p0 / NR + k;
+    if (index < blocks) return b + d0 * b_pitch + index * NR;
+    if (d0 + DEPTH_CHUNK < depth) return b + (d0 + DEPTH_CHUNK) * b_pitch + (index - blocks) * NR;
+    return next + (index - blocks) * NR;
+}
+
 /// c = a · b for rows a multiple of MR and cols of NR, b read once: in passes
 /// over DEPTH_CHUNK rows of b, each adding to c after the first, one column
 /// block at a time for all rows of c, so each block is reused from L1. The
-/// next block is prefetched into L1 and the same block of the next pass (for
-/// the last pass: of the rows that follow b) into L2.
+/// first tile of a block prefetches the block AHEAD_L1 further on into L1, the
+/// second the one AHEAD_L2 further on into L2; `next` is where the next call's
+/// b starts (the next image of a contiguous batch), only ever prefetched.
 INLINE void streamed_tiles(long rows, long cols, long depth, const float *a, long a_row, long a_col,
-                           const float *b, long b_pitch, float *c, long c_pitch) {
+                           const float *b, long b_pitch, float *c, long c_pitch, const float *next) {
     for (long d0 = 0; d0 < depth; d0 += DEPTH_CHUNK) {
         long chunk = min_long(DEPTH_CHUNK, depth - d0);
         for (long p0 = 0; p0 < cols; p0 += NR) {
             const float *bp = b + d0 * b_pitch + p0;
-            prefetch_block(bp + NR, chunk, b_pitch, 0);
-            prefetch_block(bp + chunk * b_pitch, DEPTH_CHUNK, b_pitch, 1);
+            const float *near = block_ahead(b, b_pitch, depth, d0, p0, AHEAD_L1, next);
+            const float *far = block_ahead(b, b_pitch, depth, d0, p0, AHEAD_L2, next);
             for (long m0 = 0; m0 < rows; m0 += MR) {
                 const float *ar[MR];
                 tile_rows(ar, a + d0 * a_col, m0, a_row);
                 v8 acc[MR][NV];
-                product_tile(NV, chunk, ar, a_col, bp, b_pitch, acc);
+                if (m0 == 0) product_tile_prefetching(NV, chunk, ar, a_col, bp, b_pitch, acc, near, 0);
+                else if (m0 == MR) product_tile_prefetching(NV, chunk, ar, a_col, bp, b_pitch, acc, far, 1);
+                else product_tile(NV, chunk, ar, a_col, bp, b_pitch, acc);
                 for (long m = 0; m < MR; m++) {
                     for (long j = 0; j < NV; j++) {
                         float *cj = c + (m0 + m) * c_pitch + p0 + 8 * j;
@@ -351,7 +379,7 @@ INLINE void grad_input_image(const dc_shape *s, const float *gy, const float *w,
     // cols [patch, pixels] = wᵀ [patch, O] · gy [O, pixels]; edge_tiles does
     // the columns and rows streamed_tiles leaves.
     long rows = patch - patch % MR, count = pixels - pixels % NR, o = s->outputs;
-    streamed_tiles(rows, count, o, w, 1, patch, gy, pixels, scratch, pixels);
+    streamed_tiles(rows, count, o, w, 1, patch, gy, pixels, scratch, pixels, gy + o * pixels);
     if (count < pixels) edge_tiles(rows, pixels - count, o, w, 1, patch, gy + count, pixels, scratch + count, pixels, tail, DEPTH_CHUNK);
     if (rows < patch) edge_tiles(patch - rows, pixels, o, w + rows, 1, patch, gy, pixels, scratch + rows * pixels, pixels, tail, DEPTH_CHUNK);
     col2im(s, scratch, padded, dx);

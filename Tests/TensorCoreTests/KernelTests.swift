@@ -30,7 +30,8 @@ private func relativeError(_ fast: NDArray<Float>, _ reference: NDArray<Double>)
         // Direct kernels: 1 or 3 channels, stride 1 and 2, padding 0 to 2, odd
         // sizes, output channels not a multiple of the tiles (3 and 4), pixel
         // counts below, at and past a 32-wide tile (leftover columns in 1, 2 or
-        // 3 whole vectors, or not whole), batch 1 and above the core count.
+        // 3 whole vectors, or not whole), batch 1 and above the core count,
+        // and more output channels than grad-input reads in one pass (128).
         ConvCase(input: [2, 3, 9, 8], weight: [4, 3, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: true),
         ConvCase(input: [3, 3, 9, 8], weight: [4, 3, 3, 3], geometry: ConvGeometry(stride: 2, padding: 0), direct: true),
         ConvCase(input: [5, 3, 11, 9], weight: [10, 3, 3, 3], geometry: ConvGeometry(stride: 1, padding: 0), direct: true),
@@ -38,6 +39,7 @@ private func relativeError(_ fast: NDArray<Float>, _ reference: NDArray<Double>)
         ConvCase(input: [2, 1, 8, 7], weight: [5, 1, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: true),
         ConvCase(input: [3, 1, 9, 7], weight: [7, 1, 3, 3], geometry: ConvGeometry(stride: 2, padding: 1), direct: true),
         ConvCase(input: [1, 1, 15, 13], weight: [65, 1, 3, 3], geometry: ConvGeometry(stride: 1, padding: 0), direct: true),
+        ConvCase(input: [3, 1, 9, 11], weight: [131, 1, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: true),
         ConvCase(input: [3, 1, 13, 13], weight: [5, 1, 5, 5], geometry: ConvGeometry(stride: 2, padding: 2), direct: true),
         ConvCase(input: [2, 4, 5, 5], weight: [3, 4, 1, 1], geometry: ConvGeometry(), direct: true),
     ]
