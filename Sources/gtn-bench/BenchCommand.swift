@@ -42,11 +42,28 @@ enum BenchCommand {
     before they sleep (unset: 4 here, at once; OpenBLAS's own default is 28).
     """
 
+    /// The numeric options each command takes (metatrain's word options are in `run`).
+    static let numericOptions: [String: Set<String>] = [
+        "kernels": ["repeat"],
+        "metagrad": ["steps", "block", "batch", "width"],
+        "metatrain": ["steps", "batch", "width", "meta-batch", "iterations", "block", "evaluate-every",
+                      "inner-lr", "meta-lr", "clip", "seed", "compare"],
+    ]
+
+    /// Options that take a fraction; every other one takes a whole number ≥ 0.
+    static let fractionalOptions: [String: Set<String>] = ["metatrain": ["width", "inner-lr", "meta-lr", "clip"]]
+
     static func run(_ args: [String]) -> Int32 {
         guard let command = args.first else { print(usage); return 2 }
+        if command == "help" || args.contains(where: { $0 == "-h" || $0 == "--help" }) { print(usage); return 0 }
+        guard let known = numericOptions[command] else {
+            FileHandle.standardError.write("gtn-bench: unknown command '\(command)'\n\(usage)\n".data(using: .utf8)!)
+            return 2
+        }
         var values: [String: Double] = [:]
-        // Options that take a word, with the words they accept (the first is the default).
-        let wordChoices = ["curriculum": CurriculumMode.allCases.map(\.rawValue), "learners": ["standard", "search-space"]]
+        // Options that take a word, with the words they accept (the first is the default): metatrain's only.
+        let wordChoices = command != "metatrain" ? [:]
+            : ["curriculum": CurriculumMode.allCases.map(\.rawValue), "learners": ["standard", "search-space"]]
         var words = wordChoices.mapValues { $0[0] }
         var i = 1
         while i < args.count {
@@ -65,10 +82,23 @@ enum BenchCommand {
                 FileHandle.standardError.write("gtn-bench: expected '--flag NUMBER', got '\(flag)'\n\(usage)\n".data(using: .utf8)!)
                 return 2
             }
+            guard known.contains(String(flag.dropFirst(2))) else {
+                FileHandle.standardError.write("gtn-bench \(command): unknown option '\(flag)'\n\(usage)\n".data(using: .utf8)!)
+                return 2
+            }
             values[String(flag.dropFirst(2))] = value
             i += 2
         }
+        for (name, value) in values where !(fractionalOptions[command] ?? []).contains(name) && (value < 0 || value != value.rounded()) {
+            FileHandle.standardError.write("gtn-bench \(command): --\(name) takes a whole number ≥ 0, got \(args[args.firstIndex(of: "--" + name)! + 1])\n".data(using: .utf8)!)
+            return 2
+        }
         let options = values.mapValues { Int($0) }
+        let atLeastOne = ["repeat", "batch"] + (command == "metagrad" ? ["width"] : [])
+        if let name = atLeastOne.first(where: { (options[$0] ?? 1) < 1 }) {
+            FileHandle.standardError.write("gtn-bench \(command): --\(name) must be at least 1\n".data(using: .utf8)!)
+            return 2
+        }
         let idleWait = BLASInfo.idleWorkerWaitApplied ? "2^\(BLASInfo.idleWorkerWait) ticks (set here)"
             : "OPENBLAS_THREAD_TIMEOUT=\(ProcessInfo.processInfo.environment["OPENBLAS_THREAD_TIMEOUT"] ?? "unset, OpenBLAS's default")"
         print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, OpenBLAS core \(BLASInfo.coreName), \(BLASInfo.threadCount) threads, idle wait \(idleWait)")
@@ -104,11 +134,8 @@ enum BenchCommand {
                 FileHandle.standardError.write("gtn-bench metatrain: \(error)\n".data(using: .utf8)!)
                 return 1
             }
-        case "-h", "--help", "help":
-            print(usage)
         default:
-            FileHandle.standardError.write("gtn-bench: unknown command '\(command)'\n\(usage)\n".data(using: .utf8)!)
-            return 2
+            preconditionFailure("command '\(command)' has options but no case")
         }
         return 0
     }
