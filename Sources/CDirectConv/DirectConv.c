@@ -162,6 +162,7 @@ INLINE void product_tile_prefetching(long nv, long depth, const float *const ar[
     }
 }
 
+/// product_tile_prefetching without prefetches.
 INLINE void product_tile(long nv, long depth, const float *const ar[MR], long a_col, const float *bp, long pitch, v8 acc[MR][NV]) {
     product_tile_prefetching(nv, depth, ar, a_col, bp, pitch, acc, 0, 0);
 }
