@@ -130,28 +130,26 @@ INLINE void col2im(const dc_shape *s, const float *cols, float *padded, float *d
     }
 }
 
-/// Prefetches the first NR floats (two cache lines) of `rows` rows from p,
-/// `pitch` apart: into L1 (into_l2 = 0) or only into L2 (into_l2 = 1).
-INLINE void prefetch_block(const float *p, long rows, long pitch, int into_l2) {
-    for (long r = 0; r < rows; r++) {
-        if (into_l2) { __builtin_prefetch(p + r * pitch, 0, 1); __builtin_prefetch(p + r * pitch + 16, 0, 1); }
-        else { __builtin_prefetch(p + r * pitch, 0, 3); __builtin_prefetch(p + r * pitch + 16, 0, 3); }
-    }
+/// Prefetches the NR floats (two cache lines) from p: into L1 (into_l2 = 0)
+/// or only into L2 (into_l2 = 1).
+INLINE void prefetch_tile_row(const float *p, int into_l2) {
+    if (into_l2) { __builtin_prefetch(p, 0, 1); __builtin_prefetch(p + 16, 0, 1); }
+    else { __builtin_prefetch(p, 0, 3); __builtin_prefetch(p + 16, 0, 3); }
 }
 
 /// acc = one MR × (8·nv) tile of a · b over `depth` rows of b, nv ≤ NV: a's
 /// element (m, l) at ar[m][l·a_col], b's tile at bp with rows `pitch` apart.
 /// Called with a constant nv, so the loops unroll; acc's other vectors are zero.
 /// Unless `ahead` is null, step l also prefetches the first NR floats of row
-/// l from `ahead` (as prefetch_block), so a block's prefetches are spread over
-/// the tile instead of queueing at once.
+/// l from `ahead`, so a block's prefetches are spread over the tile instead of
+/// queueing at once.
 INLINE void product_tile_prefetching(long nv, long depth, const float *const ar[MR], long a_col, const float *bp, long pitch,
                                      v8 acc[MR][NV], const float *ahead, int into_l2) {
     for (long m = 0; m < MR; m++) {
         for (long j = 0; j < NV; j++) acc[m][j] = (v8){0};
     }
     for (long l = 0; l < depth; l++) {
-        if (ahead) prefetch_block(ahead + l * pitch, 1, pitch, into_l2);
+        if (ahead) prefetch_tile_row(ahead + l * pitch, into_l2);
         // 12 accumulators + 3 broadcasts + 1 vector of b: all 16 registers.
         v8 am[MR];
         for (long m = 0; m < MR; m++) { float v = ar[m][l * a_col]; am[m] = (v8){v, v, v, v, v, v, v, v}; }
