@@ -82,16 +82,17 @@ enum BenchCommand {
                 FileHandle.standardError.write("gtn-bench: expected '--flag NUMBER', got '\(flag)'\n\(usage)\n".data(using: .utf8)!)
                 return 2
             }
-            guard known.contains(String(flag.dropFirst(2))) else {
+            let name = String(flag.dropFirst(2))
+            guard known.contains(name) else {
                 FileHandle.standardError.write("gtn-bench \(command): unknown option '\(flag)'\n\(usage)\n".data(using: .utf8)!)
                 return 2
             }
-            values[String(flag.dropFirst(2))] = value
+            guard (fractionalOptions[command] ?? []).contains(name) || (value >= 0 && value == value.rounded()) else {
+                FileHandle.standardError.write("gtn-bench \(command): \(flag) takes a whole number ≥ 0, got \(args[i + 1])\n".data(using: .utf8)!)
+                return 2
+            }
+            values[name] = value
             i += 2
-        }
-        for (name, value) in values where !(fractionalOptions[command] ?? []).contains(name) && (value < 0 || value != value.rounded()) {
-            FileHandle.standardError.write("gtn-bench \(command): --\(name) takes a whole number ≥ 0, got \(args[args.firstIndex(of: "--" + name)! + 1])\n".data(using: .utf8)!)
-            return 2
         }
         let options = values.mapValues { Int($0) }
         let atLeastOne = ["repeat", "batch"] + (command == "metagrad" ? ["width"] : [])
