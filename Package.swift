@@ -107,7 +107,8 @@ let package = Package(
         /// Arguments, pipeline files, stage runner; end-to-end runs of the built executables.
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Queue", "QueueTestSupport", "Checksums"]),
 
-        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "CDirectConv"]),
+        /// Kernels against Float64 references; the OpenBLAS kernel-family choice (through `gtn-bench blas`).
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "CDirectConv", "QueueTestSupport", "gtn-bench"]),
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff", "NN", "TensorCore"]),
         .testTarget(name: "GTNTests", dependencies: ["GTN", "NN", "Autodiff", "TensorCore"]),
         .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "Checksums", "artifact-tool"]),

@@ -109,8 +109,9 @@ public final class StageContext {
 
 /// Runs `stage` as a process: parses `arguments` (argv, including the
 /// program name), opens the campaign, installs the stop signals, prints and
-/// records the plan, runs, and returns the exit status.
-public func runStage(_ stage: Stage, arguments: [String]) -> Int32 {
+/// records the plan, runs, and returns the exit status. `setting`, when
+/// given, is appended to the "running:" line (the compute kernels in use).
+public func runStage(_ stage: Stage, arguments: [String], setting: String? = nil) -> Int32 {
     let spec = CommandSpec(name: stage.name, summary: stage.summary, options: StageContext.commonOptions + stage.options,
                            details: exitStatusHelp)
     var context: StageContext?
@@ -134,7 +135,7 @@ public func runStage(_ stage: Stage, arguments: [String]) -> Int32 {
         case .run(let why):
             reason = why
         }
-        ctx.say("running: \(reason)")
+        ctx.say("running: \(reason)" + (setting.map { "; \($0)" } ?? ""))
         let id = try ctx.campaign.beginStageRun(stage.name, decision: .run, reason: reason, worker: ctx.workerID)
         runID = id
         switch try stage.run(ctx) {

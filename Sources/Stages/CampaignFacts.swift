@@ -148,9 +148,8 @@ struct CampaignFacts {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
             .map { $0.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "" } ?? "unknown"
-        let coreType = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? ""
         return ["CPU: \(model)", "cores: \(ProcessInfo.processInfo.activeProcessorCount)",
-                "OpenBLAS kernels: \(BLASInfo.coreName)\(coreType), \(BLASInfo.threadCount) threads",
+                BLASKernelSelection.describe(),
                 "host: \(ProcessInfo.processInfo.hostName)"]
     }
 }

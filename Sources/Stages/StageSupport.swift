@@ -54,3 +54,12 @@ func architectureStream(_ context: StageContext, _ purpose: String, _ architectu
 func leading(_ count: Int, of set: LabelledImages) -> LabelledImages {
     set.subset(Array(0..<min(count, set.count)))
 }
+
+/// Runs a numeric stage as a process: first makes sure OpenBLAS uses the
+/// best kernels this CPU runs (which may restart the process, see
+/// `BLASKernelSelection`), then `runStage`, naming the kernels in the
+/// stage's "running:" line.
+public func runComputeStage(_ stage: Stage, arguments: [String] = CommandLine.arguments) -> Int32 {
+    BLASKernelSelection.selectAtLaunch()
+    return runStage(stage, arguments: arguments, setting: BLASKernelSelection.describe())
+}

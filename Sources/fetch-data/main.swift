@@ -1,6 +1,5 @@
 // fetch-data: the first pipeline stage (see Stages/FetchData.swift).
 import Foundation
-import Pipeline
 import Stages
 
-exit(runStage(FetchData.stage, arguments: CommandLine.arguments))
+exit(runComputeStage(FetchData.stage))

@@ -5,7 +5,8 @@ import TensorCore
 /// Argument handling of `gtn-bench`.
 enum BenchCommand {
     static let usage = """
-    usage: gtn-bench kernels [--repeat N]
+    usage: gtn-bench blas
+           gtn-bench kernels [--repeat N]
            gtn-bench metagrad --steps T [--block B] [--batch N] [--width W]
            gtn-bench metatrain [--steps T] [--batch B] [--width W] [--meta-batch N]
                                [--iterations N] [--block B] [--evaluate-every K]
@@ -13,6 +14,8 @@ enum BenchCommand {
                                [--curriculum learned|fresh|shuffled] [--compare 1]
                                [--learners standard|search-space]
 
+    blas       the OpenBLAS kernel family in use and how it was chosen (one line),
+               e.g. to run other programs under the same family.
     kernels    GFLOP/s of sgemm (the machine's reference), matmul and the three
                convolution kernels at the learner's shapes (batch 128 of 1x28x28:
                conv3x3 1->64 and 64->128 with padding 1, linear 6272->256->10),
@@ -37,13 +40,15 @@ enum BenchCommand {
                --learners search-space teaches a learner drawn from the default
                search space every meta-iteration (and evaluates on drawn ones).
 
-    OPENBLAS_NUM_THREADS sets the thread count; OPENBLAS_CORETYPE the kernel family;
+    OPENBLAS_NUM_THREADS sets the thread count; OPENBLAS_CORETYPE the kernel family
+    (unset: the best family this CPU's instruction set runs, see docs/architecture.md);
     OPENBLAS_THREAD_TIMEOUT how long (2^N clock ticks) OpenBLAS's idle workers spin
     before they sleep (unset: 4 here, at once; OpenBLAS's own default is 28).
     """
 
     /// The numeric options each command takes (metatrain's word options are in `run`).
     static let numericOptions: [String: Set<String>] = [
+        "blas": [],
         "kernels": ["repeat"],
         "metagrad": ["steps", "block", "batch", "width"],
         "metatrain": ["steps", "batch", "width", "meta-batch", "iterations", "block", "evaluate-every",
@@ -102,8 +107,10 @@ enum BenchCommand {
         }
         let idleWait = BLASInfo.idleWorkerWaitApplied ? "2^\(BLASInfo.idleWorkerWait) ticks (set here)"
             : "OPENBLAS_THREAD_TIMEOUT=\(ProcessInfo.processInfo.environment["OPENBLAS_THREAD_TIMEOUT"] ?? "unset, OpenBLAS's default")"
-        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, OpenBLAS core \(BLASInfo.coreName), \(BLASInfo.threadCount) threads, idle wait \(idleWait)")
+        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(BLASKernelSelection.describe()), idle wait \(idleWait)")
         switch command {
+        case "blas":
+            break
         case "kernels":
             KernelBenchmark.run(repeats: options["repeat"] ?? 30)
         case "metagrad":

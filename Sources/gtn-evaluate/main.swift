@@ -1,6 +1,5 @@
 // gtn-evaluate: score architectures on the generator's data (job worker) (see Stages/GTNEvaluate.swift).
 import Foundation
-import Pipeline
 import Stages
 
-exit(runStage(GTNEvaluate.stage, arguments: CommandLine.arguments))
+exit(runComputeStage(GTNEvaluate.stage))

@@ -78,9 +78,10 @@ public final class ChildProcess {
     public let stderrPath: String
     public private(set) var termination: Termination?
 
-    /// Starts the built executable `name` with `arguments`; output goes to
-    /// `logPrefix.out` / `logPrefix.err`.
-    public init(_ name: String, _ arguments: [String], logPrefix: String) throws {
+    /// Starts the built executable `name` with `arguments` and this
+    /// process's environment changed by `environment` (a nil value unsets
+    /// the variable); output goes to `logPrefix.out` / `logPrefix.err`.
+    public init(_ name: String, _ arguments: [String], logPrefix: String, environment: [String: String?] = [:]) throws {
         let path = productsDirectory + "/" + name
         stdoutPath = logPrefix + ".out"
         stderrPath = logPrefix + ".err"
@@ -104,7 +105,11 @@ public final class ChildProcess {
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var child: pid_t = 0
-        let code = posix_spawn(&child, path, &actions, &attributes, argv, environ)
+        var variables = ProcessInfo.processInfo.environment
+        for (name, value) in environment { variables[name] = value }
+        let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { envp.forEach { free($0) } }
+        let code = posix_spawn(&child, path, &actions, &attributes, argv, envp)
         guard code == 0 else { throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EINVAL) }
         pid = child
     }
@@ -138,9 +143,9 @@ public final class ChildProcess {
 }
 
 /// Runs the built executable `name` to completion; returns its termination and output.
-public func runProduct(_ name: String, _ arguments: [String], in directory: TemporaryDirectory,
-                       timeout: Double = 60) throws -> (termination: Termination, stdout: String, stderr: String) {
-    let process = try ChildProcess(name, arguments, logPrefix: directory.file("run-\(UUID().uuidString)"))
+public func runProduct(_ name: String, _ arguments: [String], in directory: TemporaryDirectory, timeout: Double = 60,
+                       environment: [String: String?] = [:]) throws -> (termination: Termination, stdout: String, stderr: String) {
+    let process = try ChildProcess(name, arguments, logPrefix: directory.file("run-\(UUID().uuidString)"), environment: environment)
     let termination = process.wait(timeout: timeout)
     return (termination, process.stdout, process.stderr)
 }

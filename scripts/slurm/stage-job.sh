@@ -21,11 +21,11 @@ gtn_nas_root=${GTN_NAS_ROOT:-${SLURM_SUBMIT_DIR:-$PWD}}
 source "$gtn_nas_root/scripts/lib/stages.sh"
 
 # One BLAS thread per allocated CPU (OpenBLAS would otherwise start one per
-# core of the node). OPENBLAS_CORETYPE (e.g. SkylakeX where OpenBLAS does not
-# recognise the CPU) is passed on when set in the submitting environment.
+# core of the node). The kernel family is each stage's own choice for the
+# node's CPU (or OPENBLAS_CORETYPE, when the submitting environment sets it);
+# the stage prints it in its "running:" line.
 gtn_slurm_blas() {
     export OPENBLAS_NUM_THREADS=${SLURM_CPUS_PER_TASK:-${SLURM_CPUS_ON_NODE:-1}}
-    if [ -n "${OPENBLAS_CORETYPE:-}" ]; then export OPENBLAS_CORETYPE; fi
 }
 
 # This job's state as slurmctld sees it (RUNNING, CANCELLED, ...). JOB is
