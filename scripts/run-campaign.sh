@@ -26,7 +26,7 @@ for stage in fetch-data meta-train-generator propose-architectures gtn-evaluate 
     status=$?
     case $status in
         0) ;;
-        3) echo "run-campaign: the report's check FAILED (the GTN ranking did not reach the pipeline's Spearman threshold); read the report named above"; exit 3 ;;
+        3) echo "run-campaign: the report's check FAILED (the GTN ranking is below the pipeline's Spearman threshold, worse than a baseline, or incomplete); read the report named above"; exit 3 ;;
         75) echo "run-campaign: $stage stopped early with its progress saved; run this command again to continue"; exit 75 ;;
         *) echo "run-campaign: $stage failed (exit $status)" >&2; exit $status ;;
     esac

@@ -90,6 +90,15 @@ public struct ArchitectureLearner: LearnerModel {
 
     /// Logits [N, classes] of images [N, C, H, W] under `parameters` [parameterCount].
     public func logits<S>(_ parameters: Tensor<S>, _ images: Tensor<S>) -> Tensor<S> {
+        forward(parameters, images, batchNorm: true) { _ in }
+    }
+
+    /// Logits [N, classes] of images [N, C, H, W]; `observe` sees the input of
+    /// every leaky ReLU ([N, c, H', W'], in order). Without `batchNorm` each
+    /// normalisation only adds its bias (for training-free scores that are
+    /// defined on networks without batch norm).
+    public func forward<S>(_ parameters: Tensor<S>, _ images: Tensor<S>, batchNorm: Bool,
+                           observe: (Tensor<S>) -> Void) -> Tensor<S> {
         require(images.rank == 4 && Array(images.shape.dropFirst()) == Array(image.batch(0).dropFirst()),
                 "architecture learner for images \(image.batch(0).dropFirst()) given a batch \(images.shape)")
         let p = layout.views(of: parameters)
@@ -100,7 +109,10 @@ public struct ArchitectureLearner: LearnerModel {
             case .convolution(let name, let geometry):
                 h = conv2d(h, weightNormalized(p["\(name).direction"]!, gain: p["\(name).gain"]!), geometry)
             case .normalize(let name):
-                h = meanOnlyBatchNorm(h, bias: p[name]!).leakyReLU(slope: 0.1)
+                let bias = p[name]!
+                let preActivation = batchNorm ? meanOnlyBatchNorm(h, bias: bias) : h + bias.reshaped([1, bias.shape[0], 1, 1])
+                observe(preActivation)
+                h = preActivation.leakyReLU(slope: 0.1)
             case .maxPool: h = h.maxPooled(Self.samePool)
             case .avgPool: h = avgPool(h, Self.samePool)
             case .skipFrom: skipped = h

@@ -12,6 +12,9 @@ public struct RealDataControl: Sendable {
     public let momentum: Double
     public let learningRateGrid: [Double]
 
+    /// A rate from the middle of the default grid, for when none could be chosen.
+    public static let defaultLearningRate = 0.03
+
     public init(learner: any LearnerModel, steps: Int, batch: Int, momentum: Double = 0.5,
                 learningRateGrid: [Double] = [0.003, 0.01, 0.03, 0.1, 0.3]) {
         require(steps > 0 && batch > 1 && !learningRateGrid.isEmpty,
@@ -57,21 +60,55 @@ public struct RealDataControl: Sendable {
 public func trainOnRealData(_ learner: any LearnerModel, initial: NDArray<Float>, on train: LabelledImages, steps: Int,
                             batch: Int, momentum: Double, learningRate: (Int) -> Double, stream: RandomStream,
                             afterStep: (Int, NDArray<Float>) throws -> Void) rethrows -> NDArray<Float> {
-    require(steps >= 1 && batch >= 1, "trainOnRealData: steps \(steps) and batch \(batch) must be at least 1")
-    var batches = stream
-    var theta = initial
-    var velocity = NDArray<Float>(zeros: initial.shape)
+    require(steps >= 1, "trainOnRealData: steps \(steps) must be at least 1")
+    var run = RealTrainingRun(initial: initial, batches: stream)
     for step in 1...steps {
+        run.step(learner, on: train, batch: batch, learningRate: learningRate(step), momentum: momentum)
+        try afterStep(step, run.parameters)
+    }
+    return run.parameters
+}
+
+/// SGD with momentum on real training batches, one step at a time. Its
+/// whole state is these four fields, so a run saved after any step and
+/// restored with `init(parameters:velocity:stepsDone:batches:)` continues
+/// exactly as if it had not stopped.
+public struct RealTrainingRun: Sendable {
+    /// θ [parameterCount] and the momentum buffer [parameterCount].
+    public private(set) var parameters: NDArray<Float>
+    public private(set) var velocity: NDArray<Float>
+    public private(set) var stepsDone: Int
+    /// Draws the batches' image indices.
+    public private(set) var batches: RandomStream
+
+    /// A run starting from `initial` with zero velocity.
+    public init(initial: NDArray<Float>, batches: RandomStream) {
+        self.init(parameters: initial, velocity: NDArray(zeros: initial.shape), stepsDone: 0, batches: batches)
+    }
+
+    /// A run restored from saved state.
+    public init(parameters: NDArray<Float>, velocity: NDArray<Float>, stepsDone: Int, batches: RandomStream) {
+        require(parameters.shape == velocity.shape && stepsDone >= 0,
+                "RealTrainingRun: parameters \(parameters.shape), velocity \(velocity.shape), steps done \(stepsDone)")
+        self.parameters = parameters
+        self.velocity = velocity
+        self.stepsDone = stepsDone
+        self.batches = batches
+    }
+
+    /// One step on `batch` images drawn with replacement from `train`.
+    public mutating func step(_ learner: any LearnerModel, on train: LabelledImages, batch: Int, learningRate: Double,
+                              momentum: Double) {
+        require(batch >= 1, "RealTrainingRun.step: batch \(batch) must be at least 1")
         let real = train.subset((0..<batch).map { _ in batches.nextInt(below: train.count) })
-        let leaf = Tensor(theta, requiresGrad: true)
+        let leaf = Tensor(parameters, requiresGrad: true)
         let loss = crossEntropy(logits: learner.logits(leaf, Tensor(real.images)), labels: real.labels)
         let gradient = gradients(of: loss, wrt: [leaf])[0]
         let next = withoutGradients {
-            sgdMomentumStep(parameters: Tensor(theta), velocity: Tensor(velocity), gradient: gradient,
-                            learningRate: Tensor(scalar: Float(learningRate(step))), momentum: Tensor(scalar: Float(momentum)))
+            sgdMomentumStep(parameters: Tensor(parameters), velocity: Tensor(velocity), gradient: gradient,
+                            learningRate: Tensor(scalar: Float(learningRate)), momentum: Tensor(scalar: Float(momentum)))
         }
-        (theta, velocity) = (next.parameters.value, next.velocity.value)
-        try afterStep(step, theta)
+        (parameters, velocity) = (next.parameters.value, next.velocity.value)
+        stepsDone += 1
     }
-    return theta
 }

@@ -96,7 +96,8 @@ public struct RealEvaluationSection: PipelineSection {
     public let topK: Int
     /// Architectures drawn uniformly from all scored ones (the calibration sample).
     public let calibration: Int
-    /// SGD-with-momentum steps on real batches, learning rate cosine-decayed to 0.
+    /// The truth's budget: SGD-with-momentum steps on real batches, learning
+    /// rate cosine-decayed to 0.
     public let steps: Int
     public let batch: Int
     public let learningRate: Double
@@ -104,11 +105,17 @@ public struct RealEvaluationSection: PipelineSection {
     /// Validation and test images (the first ones of each split) for the accuracies.
     public let validationImages: Int
     public let testImages: Int
+    /// A job saves its training state every this many steps (and when stopped
+    /// by a signal), so a killed or preempted job resumes from there.
+    public let checkpointEvery: Int
+    /// The equal-compute real proxy's constant learning rate; nil: chosen
+    /// once per campaign on validation data from `RealDataControl`'s grid.
+    public let proxyLearningRate: Double?
 
     /// The defaults.
     public init() {
         topK = 10; calibration = 30; steps = 256; batch = 64; learningRate = 0.05; momentum = 0.9
-        validationImages = 10_000; testImages = 10_000
+        validationImages = 10_000; testImages = 10_000; checkpointEvery = 100; proxyLearningRate = nil
     }
 
     public init(from object: inout ConfigObject) throws {
@@ -121,6 +128,9 @@ public struct RealEvaluationSection: PipelineSection {
         momentum = try object.number("momentum", in: 0...0.999, default: d.momentum)
         validationImages = try object.integer("validation_images", in: 1...1_000_000, default: d.validationImages)
         testImages = try object.integer("test_images", in: 1...1_000_000, default: d.testImages)
+        checkpointEvery = try object.integer("checkpoint_every", in: 1...10_000_000, default: d.checkpointEvery)
+        proxyLearningRate = object.value("proxy_learning_rate") == nil ? nil
+            : try object.number("proxy_learning_rate", in: 1e-7...10)
     }
 }
 

@@ -149,27 +149,55 @@ public func bootstrapInterval(_ x: [Double], _ y: [Double],
                               resamples: Int = 2_000, confidence: Double = 0.95,
                               stream: RandomStream) -> BootstrapInterval? {
     requirePaired(x, y, "bootstrapInterval")
+    var sampleX = [Double](repeating: 0, count: x.count), sampleY = [Double](repeating: 0, count: x.count)
+    return bootstrapInterval(count: x.count, resamples: resamples, confidence: confidence, stream: stream) { indices in
+        for (slot, index) in indices.enumerated() {
+            sampleX[slot] = x[index]
+            sampleY[slot] = y[index]
+        }
+        return statistic(sampleX, sampleY)
+    }
+}
+
+/// Percentile bootstrap interval of a statistic of `count` paired cases,
+/// given as `statistic(indices)` of a resample's case indices (drawn as in
+/// the two-sample form, so both give the same interval for the same
+/// statistic). Use it for statistics of more than two paired samples, such
+/// as the difference of two predictors' ρ against the same truth.
+public func bootstrapInterval(count n: Int, resamples: Int = 2_000, confidence: Double = 0.95, stream: RandomStream,
+                              statistic: ([Int]) -> Double?) -> BootstrapInterval? {
     require(resamples > 0, "bootstrapInterval: resamples must be positive, got \(resamples)")
     require(confidence > 0 && confidence < 1, "bootstrapInterval: confidence must lie in (0, 1), got \(confidence)")
-    let n = x.count
     guard n >= 2 else { return nil }
     var random = stream
     var values: [Double] = []
     values.reserveCapacity(resamples)
-    var sampleX = [Double](repeating: 0, count: n), sampleY = [Double](repeating: 0, count: n)
+    var indices = [Int](repeating: 0, count: n)
     for _ in 0..<resamples {
-        for slot in 0..<n {
-            let index = random.nextInt(below: n)
-            sampleX[slot] = x[index]
-            sampleY[slot] = y[index]
-        }
-        if let value = statistic(sampleX, sampleY) { values.append(value) }
+        for slot in 0..<n { indices[slot] = random.nextInt(below: n) }
+        if let value = statistic(indices) { values.append(value) }
     }
     guard !values.isEmpty else { return nil }
     values.sort()
     let alpha = 1 - confidence
     return BootstrapInterval(lower: quantile(sorted: values, alpha / 2), upper: quantile(sorted: values, 1 - alpha / 2),
                              confidence: confidence, resamples: resamples, skipped: resamples - values.count)
+}
+
+/// Spearman's partial correlation of x and y given z: how well x ranks y
+/// beyond what z's ranks already explain,
+///
+///     ρ_xy·z = (ρ_xy − ρ_xz·ρ_yz) / √((1 − ρ_xz²)(1 − ρ_yz²))
+///
+/// with each ρ Spearman's. nil when any of the three is undefined or x or y
+/// ranks exactly as z does (|ρ_xz| = 1 or |ρ_yz| = 1).
+public func partialSpearman(_ x: [Double], _ y: [Double], given z: [Double]) -> Double? {
+    requirePaired(x, y, "partialSpearman")
+    requirePaired(x, z, "partialSpearman")
+    guard let xy = spearman(x, y), let xz = spearman(x, z), let yz = spearman(y, z) else { return nil }
+    let denominator = ((1 - xz * xz) * (1 - yz * yz)).squareRoot()
+    guard denominator > 1e-12 else { return nil }
+    return min(1, max(-1, (xy - xz * yz) / denominator))
 }
 
 /// Linearly interpolated quantile of sorted, non-empty `values` (see `bootstrapInterval`).

@@ -34,6 +34,8 @@ struct CampaignFacts {
     /// The curriculum's images [T][min(B, classes)][C·H·W] and their tile size.
     let curriculumTiles: [[[Float]]]
     let imageShape: (channels: Int, height: Int, width: Int)?
+    /// Every architecture with a `gtn-evaluate` job, in proposal (job) order.
+    let proposedArchitectures: [String]
     let gtnScores: [GTNScore]
     let realScores: [RealScore]
     /// nil until GTN scoring has finished.
@@ -87,6 +89,9 @@ struct CampaignFacts {
         }
         let (tiles, shape) = attempt("curriculum images", ([], nil)) { try curriculumTiles(context) }
 
+        let proposed = attempt("proposed architectures", []) {
+            try queue.jobs(stage: GTNEvaluate.name).map { try decodeJSON(ArchitectureJob.self, $0.parameters).architecture }
+        }
         let gtnScores = attempt("GTN results", []) { try results(GTNScore.self, stage: GTNEvaluate.name, in: context) }
         let realScores = attempt("real-data results", []) { try results(RealScore.self, stage: RealEvaluate.name, in: context) }
         let gtnCounts = counts[GTNEvaluate.name] ?? JobCounts()
@@ -99,7 +104,7 @@ struct CampaignFacts {
             metaLoss: try metric(metaStage, "meta_loss"), validationAccuracy: try metric(metaStage, "validation_accuracy"),
             innerStepCurves: curves, realDataLearningRate: try metric(metaStage, "real_data_learning_rate").first?.value,
             learnedLearningRates: rates, learnedMomenta: momenta, curriculumTiles: tiles, imageShape: shape,
-            gtnScores: gtnScores, realScores: realScores, selection: selection, version: projectVersion(),
+            proposedArchitectures: proposed, gtnScores: gtnScores, realScores: realScores, selection: selection, version: projectVersion(),
             machine: machineDescription(), writtenAt: Date().timeIntervalSince1970, problems: problems,
             bootstrapSeed: stageSeed(context, "report/bootstrap"))
     }

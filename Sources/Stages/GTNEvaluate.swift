@@ -8,7 +8,9 @@ import TensorCore
 /// architecture job it builds the learner, trains it for
 /// `gtn_evaluation.steps` SGD steps on the generator's curriculum with the
 /// learned per-step learning rates and momenta, and scores it on the first
-/// `gtn_evaluation.validation_images` validation images. The initial weights
+/// `gtn_evaluation.validation_images` validation images; it also records the
+/// architecture's training-free scores (synflow, NASWOT) at the same initial
+/// weights, the baselines NAS users know. The initial weights
 /// and any fresh noise come from the campaign seed and the encoding, so a job
 /// gives the same score on any worker and after any interruption.
 public enum GTNEvaluate {
@@ -30,6 +32,22 @@ public enum GTNEvaluate {
         leading(context.pipeline.gtnEvaluation.validationImages, of: data.validation)
     }
 
+    /// Images NASWOT's kernel is built on (NASLib's default batch): the
+    /// first ones of the training split.
+    static let naswotImages = 64
+
+    /// synflow and NASWOT of `learner` at its initial weights, timed.
+    static func trainingFreeScores(_ learner: ArchitectureLearner, initial: NDArray<Float>,
+                                   batch: LabelledImages) -> TrainingFreeRecord {
+        var started = monotonicSeconds()
+        let synflow = TrainingFreeScores.synflow(learner, parameters: initial)
+        let synflowSeconds = monotonicSeconds() - started
+        started = monotonicSeconds()
+        let naswot = TrainingFreeScores.naswot(learner, parameters: initial, images: batch.images)
+        return TrainingFreeRecord(synflow: synflow, synflowSeconds: synflowSeconds, naswot: naswot,
+                                  naswotSeconds: monotonicSeconds() - started, naswotImages: batch.count)
+    }
+
     static func run(_ context: StageContext) throws -> StageResult {
         guard try context.jobs.counts(stage: name).total > 0 else {
             return .incomplete(reason: "not ready: no architectures proposed yet; run propose-architectures first")
@@ -40,6 +58,7 @@ public enum GTNEvaluate {
                              + "HINT: run meta-train-generator first")
         }
         let scoring = scoringImages(context, data: data)
+        let naswotBatch = leading(naswotImages, of: data.train)
         let steps = context.pipeline.gtnEvaluationSteps
         let mode = context.pipeline.metaTraining.curriculum
         return try drainJobs(context) { job, context in
@@ -47,12 +66,15 @@ public enum GTNEvaluate {
             let architecture = try ArchitectureJob.architecture(of: job)
             let learner = ArchitectureLearner(architecture: architecture, image: data.image)
             var initRNG = architectureStream(context, "learner-initialization", architecture)
+            let initial: NDArray<Float> = learner.initialParameters(&initRNG)
             let trained = try teaching.setup.replacingLearner(learner).trainLearner(
-                meta: teaching.meta, learnerInitial: learner.initialParameters(&initRNG), steps: steps, mode: mode,
+                meta: teaching.meta, learnerInitial: initial, steps: steps, mode: mode,
                 noiseStream: architectureStream(context, "gtn-evaluate/noise", architecture)) { _, _ in try job.heartbeatOrStop() }
             let score = accuracy(of: learner, parameters: trained, images: scoring.images, labels: scoring.labels)
-            return encodeJSON(GTNScore(architecture: architecture.description, score: score, steps: steps,
-                                       seconds: monotonicSeconds() - started, parameters: learner.parameterCount))
+            let seconds = monotonicSeconds() - started
+            return encodeJSON(GTNScore(architecture: architecture.description, score: score, steps: steps, seconds: seconds,
+                                       parameters: learner.parameterCount,
+                                       trainingFree: trainingFreeScores(learner, initial: initial, batch: naswotBatch)))
         }
     }
 }

@@ -8,13 +8,16 @@ import TensorCore
 /// `real-evaluate`: once every `gtn-evaluate` job has finished, selects the
 /// top `real_evaluation.top_k` architectures by GTN score plus a calibration
 /// sample drawn uniformly from all scored ones, enqueues one job each, and
-/// works on them (a job worker, like `gtn-evaluate`): each architecture is
-/// trained on real training batches with SGD, momentum and a cosine learning
-/// rate, from the same initial weights as its GTN evaluation, and its
-/// validation and test accuracies are recorded, together with its score on
-/// the GTN scoring images after as many real steps as the GTN evaluation
-/// took (the equal-compute real-data proxy). Exits 75 while GTN scoring is
-/// unfinished.
+/// works on them (a job worker, like `gtn-evaluate`). Each job, from the
+/// same initial weights as the architecture's GTN evaluation:
+/// - the equal-compute real proxy: a run of its own with as many real steps
+///   as the GTN evaluation takes on generated data (`ProxySettings`);
+/// - the truth: `real_evaluation.steps` steps of SGD with momentum and a
+///   cosine learning rate on real batches, recording the learning curve on
+///   the GTN scoring images at 8, 16, 32, … steps and finally the validation
+///   and test accuracies. It checkpoints every `checkpoint_every` steps and
+///   when stopped, and a rerun resumes from there with the same result.
+/// Exits 75 while GTN scoring is unfinished.
 public enum RealEvaluate {
     public static let name = "real-evaluate"
 
@@ -46,35 +49,120 @@ public enum RealEvaluate {
         guard !selection.all.isEmpty else { return .done(summary: "nothing to evaluate: no architecture has a GTN score") }
         let data = try DataSplits.loadRequired(context)
         let settings = context.pipeline.realEvaluation
-        let proxyScoring = GTNEvaluate.scoringImages(context, data: data)
-        let proxySteps = min(context.pipeline.gtnEvaluationSteps, settings.steps)
+        let scoring = GTNEvaluate.scoringImages(context, data: data)
+        let proxy = ProxySettings(steps: context.pipeline.gtnEvaluationSteps, batch: context.pipeline.metaTraining.generatorBatch,
+                                  learningRate: try proxyLearningRate(context, data: data, scoring: scoring, selection: selection))
+        let ladder = learningCurveSteps(budget: settings.steps)
         let validation = leading(settings.validationImages, of: data.validation)
         let test = leading(settings.testImages, of: data.test)
         return try drainJobs(context) { job, context in
-            let started = monotonicSeconds()
             let architecture = try ArchitectureJob.architecture(of: job)
+            let encoding = architecture.description
             let learner = ArchitectureLearner(architecture: architecture, image: data.image)
             var initRNG = architectureStream(context, "learner-initialization", architecture)
-            var proxy: (score: Double, seconds: Double, scoringSeconds: Double)?
-            let trained = try trainOnRealData(
-                learner, initial: learner.initialParameters(&initRNG), on: data.train, steps: settings.steps,
-                batch: settings.batch, momentum: settings.momentum,
-                learningRate: { cosineSchedule(step: $0 - 1, total: settings.steps, initial: settings.learningRate, final: 0) },
-                stream: architectureStream(context, "real-evaluate/batches", architecture)) { step, theta in
-                    try job.heartbeatOrStop()
-                    guard step == proxySteps else { return }
-                    let scoringStarted = monotonicSeconds()
-                    let score = accuracy(of: learner, parameters: theta, images: proxyScoring.images, labels: proxyScoring.labels)
-                    let now = monotonicSeconds()
-                    proxy = (score, now - started, now - scoringStarted)
+            let initial: NDArray<Float> = learner.initialParameters(&initRNG)
+            let checkpoint = TruthCheckpoint.file(context, architecture: encoding)
+            let fingerprint = TruthCheckpoint.fingerprint(context, architecture: encoding, proxyLearningRate: proxy.learningRate)
+            var progress = try TruthCheckpoint.load(checkpoint, fingerprint: fingerprint, parameterCount: learner.parameterCount)
+                ?? TruthProgress(run: RealTrainingRun(initial: initial, batches: architectureStream(context, "real-evaluate/batches", architecture)),
+                                 trainingSeconds: 0, curve: [], proxy: nil)
+            if progress.run.stepsDone > 0 {
+                context.say("job \(job.job.id): resuming `\(encoding)` from its checkpoint at step \(progress.run.stepsDone) of \(settings.steps)")
+            }
+            func save() throws { try TruthCheckpoint.save(progress, fingerprint: fingerprint, to: checkpoint) }
+            do {
+                if progress.proxy == nil {
+                    progress.proxy = try proxy.score(learner, initial: initial, data: data, scoring: scoring,
+                                                     stream: architectureStream(context, "real-evaluate/proxy-batches", architecture),
+                                                     afterStep: job.heartbeatOrStop)
                 }
-            let validationAccuracy = accuracy(of: learner, parameters: trained, images: validation.images, labels: validation.labels)
-            let testAccuracy = accuracy(of: learner, parameters: trained, images: test.images, labels: test.labels)
-            guard let proxy else { requirementFailure("the proxy is scored at step \(proxySteps) of \(settings.steps)") }
-            return encodeJSON(RealScore(
-                architecture: architecture.description, validationAccuracy: validationAccuracy, testAccuracy: testAccuracy,
-                steps: settings.steps, seconds: monotonicSeconds() - started - proxy.scoringSeconds,
-                proxyScore: proxy.score, proxySteps: proxySteps, proxySeconds: proxy.seconds, parameters: learner.parameterCount))
+                while progress.run.stepsDone < settings.steps {
+                    let stepStarted = monotonicSeconds()
+                    let step = progress.run.stepsDone + 1
+                    progress.run.step(learner, on: data.train, batch: settings.batch,
+                                      learningRate: cosineSchedule(step: step - 1, total: settings.steps, initial: settings.learningRate, final: 0),
+                                      momentum: settings.momentum)
+                    progress.trainingSeconds += monotonicSeconds() - stepStarted
+                    if ladder.contains(step) {
+                        let evaluationStarted = monotonicSeconds()
+                        let value = accuracy(of: learner, parameters: progress.run.parameters, images: scoring.images, labels: scoring.labels)
+                        progress.curve.append(CurvePoint(steps: step, accuracy: value,
+                                                         seconds: progress.trainingSeconds + monotonicSeconds() - evaluationStarted))
+                    }
+                    if step % settings.checkpointEvery == 0 && step < settings.steps { try save() }
+                    try job.heartbeatOrStop()
+                }
+            } catch let interrupted as JobInterrupted {
+                try save()
+                throw interrupted
+            }
+            let evaluationStarted = monotonicSeconds()
+            let theta = progress.run.parameters
+            let validationAccuracy = accuracy(of: learner, parameters: theta, images: validation.images, labels: validation.labels)
+            let testAccuracy = accuracy(of: learner, parameters: theta, images: test.images, labels: test.labels)
+            guard let proxyResult = progress.proxy else { requirementFailure("the proxy runs before the truth") }
+            let result = encodeJSON(RealScore(
+                architecture: encoding, validationAccuracy: validationAccuracy, testAccuracy: testAccuracy, steps: settings.steps,
+                seconds: progress.trainingSeconds + monotonicSeconds() - evaluationStarted,
+                proxyScore: proxyResult.score, proxySteps: proxy.steps, proxySeconds: proxyResult.seconds,
+                proxyLearningRate: proxy.learningRate, proxyBatch: proxy.batch, learningCurve: progress.curve,
+                parameters: learner.parameterCount))
+            // The result is recorded next, in the transaction that ends the job; a
+            // kill in between costs a rerun from scratch, which gives the same result.
+            try? FileManager.default.removeItem(at: checkpoint)
+            return result
         }
+    }
+
+    /// The equal-compute real proxy's learning rate: the pipeline's
+    /// `real_evaluation.proxy_learning_rate`, else the one recorded for the
+    /// campaign, else chosen now from `RealDataControl`'s grid by mean
+    /// accuracy on the scoring images over the first (up to) three
+    /// calibration architectures, and recorded, so every worker and every
+    /// later run uses the same rate.
+    static func proxyLearningRate(_ context: StageContext, data: DataSplits, scoring: LabelledImages,
+                                  selection: RealSelection) throws -> Double {
+        if let given = context.pipeline.realEvaluation.proxyLearningRate { return given }
+        if let recorded = try context.campaign.metrics(stage: name, name: proxyLearningRateMetric).first?.value { return recorded }
+        let sample = Array((selection.calibration.isEmpty ? selection.all : selection.calibration).prefix(3))
+        let steps = context.pipeline.gtnEvaluationSteps, batch = context.pipeline.metaTraining.generatorBatch
+        var totals: [Double: Double] = [:]
+        for encoding in sample {
+            let architecture = try Architecture.parse(encoding)
+            let learner = ArchitectureLearner(architecture: architecture, image: data.image)
+            let control = RealDataControl(learner: learner, steps: steps, batch: batch)
+            for rate in control.learningRateGrid {
+                var initRNG = architectureStream(context, "learner-initialization", architecture)
+                let theta = control.train(initial: learner.initialParameters(&initRNG), on: data.train, learningRate: rate,
+                                          stream: architectureStream(context, "real-evaluate/proxy-rate-batches", architecture)) { _, _ in }
+                totals[rate, default: 0] += accuracy(of: learner, parameters: theta, images: scoring.images, labels: scoring.labels)
+            }
+        }
+        let chosen = totals.max { ($0.value, -$0.key) < ($1.value, -$1.key) }?.key ?? RealDataControl.defaultLearningRate
+        try context.recordMetric(step: 0, name: proxyLearningRateMetric, value: chosen)
+        context.say("equal-compute real proxy: learning rate \(chosen) chosen on validation data over \(sample.count) "
+                    + "calibration architectures (\(steps) steps of \(batch) images)")
+        return chosen
+    }
+
+    static let proxyLearningRateMetric = "proxy_learning_rate"
+}
+
+/// The equal-compute real proxy: `steps` SGD steps on real batches of `batch`
+/// images (as many and as large as `gtn-evaluate`'s generated ones) at a
+/// constant learning rate, with `RealDataControl`'s momentum, scored on the
+/// GTN scoring images.
+struct ProxySettings {
+    let steps: Int
+    let batch: Int
+    let learningRate: Double
+
+    func score(_ learner: ArchitectureLearner, initial: NDArray<Float>, data: DataSplits, scoring: LabelledImages,
+               stream: RandomStream, afterStep: () throws -> Void) throws -> ProxyResult {
+        let started = monotonicSeconds()
+        let control = RealDataControl(learner: learner, steps: steps, batch: batch)
+        let theta = try control.train(initial: initial, on: data.train, learningRate: learningRate, stream: stream) { _, _ in try afterStep() }
+        let score = accuracy(of: learner, parameters: theta, images: scoring.images, labels: scoring.labels)
+        return ProxyResult(score: score, seconds: monotonicSeconds() - started)
     }
 }

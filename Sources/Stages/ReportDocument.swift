@@ -190,50 +190,161 @@ struct ReportDocument {
                     .incomplete("the real-data evaluation is not finished (\(state))"))
         }
         let pairs = scored(selection.calibration)
+        let real = facts.pipeline.realEvaluation
         text += "Calibration sample: \(pairs.count) architectures drawn uniformly from the \(facts.gtnScores.count) scored "
-            + "(\(facts.pipeline.realEvaluation.calibration) requested), each trained on real data for "
-            + "\(facts.pipeline.realEvaluation.steps) steps. Statistics against real validation accuracy, with 95% "
-            + "bootstrap intervals (\(facts.pipeline.report.bootstrapResamples) resamples, seeded). GTN score: validation "
-            + "accuracy after \(facts.pipeline.gtnEvaluationSteps) steps on generated data. Equal-compute proxy: the same "
-            + "images scored after as many steps on real data.\n\n"
-        guard !pairs.isEmpty else {
-            return (text + "The calibration sample is empty, so the ranking cannot be checked.\n\n",
-                    .fail("the calibration sample is empty (real_evaluation.calibration = "
-                          + "\(facts.pipeline.realEvaluation.calibration)); the GTN ranking cannot be checked"))
-        }
-        let actual = pairs.map(\.1.validationAccuracy)
+            + "(\(real.calibration) requested). **Truth**: real validation accuracy (\(real.validationImages) images) after "
+            + "a budget of \(real.steps) steps of SGD with momentum on real batches of \(real.batch) (cosine learning rate "
+            + "from \(formatNumber(real.learningRate))). Predictors, each scored on the GTN scoring images: the **GTN score** "
+            + "(after \(facts.pipeline.gtnEvaluationSteps) steps on generated data); the **equal-compute real proxy** (a run of "
+            + "its own with as many steps on as many real images, its learning rate chosen on validation data); the "
+            + "**truth run after k steps** (early stopping); the **parameter count** (free); the training-free scores "
+            + "**synflow** and **NASWOT** (one batch at the initial weights; a singular NASWOT kernel ranks last). "
+            + "Statistics with 95% bootstrap "
+            + "intervals (\(facts.pipeline.report.bootstrapResamples) resamples, seeded); \"ρ given size\" is Spearman's "
+            + "partial correlation controlling for the parameter count: what a predictor knows beyond size.\n\n"
         let k = facts.pipeline.report.precisionK
         let resamples = facts.pipeline.report.bootstrapResamples
         let root = RandomStream(seed: facts.bootstrapSeed)
-        let gtn = RankAnalysis(score: pairs.map(\.0.score), actual: actual, precisionK: k, resamples: resamples,
-                               stream: root.derived("gtn"))
-        let proxy = RankAnalysis(score: pairs.map(\.1.proxyScore), actual: actual, precisionK: k, resamples: resamples,
-                                 stream: root.derived("proxy"))
-        var table = MarkdownTable(["statistic (n = \(pairs.count))", "GTN score", "95% interval", "equal-compute real proxy", "95% interval"],
-                                  alignments: [.left, .right, .left, .right, .left])
-        table.append(["Spearman ρ", formatNumber(gtn.spearman), formatInterval(gtn.spearmanInterval),
-                      formatNumber(proxy.spearman), formatInterval(proxy.spearmanInterval)])
-        table.append(["Kendall τ-b", formatNumber(gtn.kendall), formatInterval(gtn.kendallInterval),
-                      formatNumber(proxy.kendall), formatInterval(proxy.kendallInterval)])
-        table.append(["Spearman ρ, top half by score", formatNumber(gtn.topHalfSpearman), formatInterval(gtn.topHalfInterval),
-                      formatNumber(proxy.topHalfSpearman), formatInterval(proxy.topHalfInterval)])
-        table.append(["precision of the top \(k) among the real top \(k)", formatNumber(gtn.precision), "",
-                      formatNumber(proxy.precision), ""])
-        text += table.markdown + "\n"
-        text += scatterPlot(selection: selection)
-
-        let check: ReportCheck
-        let stated = "Spearman ρ between GTN score and real validation accuracy on the calibration sample (n = \(pairs.count))"
-        if let rho = gtn.spearman {
-            let interval = gtn.spearmanInterval.map { ", 95% interval \(formatInterval($0))" } ?? ""
-            check = rho >= threshold
-                ? .pass("\(stated) is \(formatNumber(rho))\(interval), at least the threshold \(formatNumber(threshold))")
-                : .fail("\(stated) is \(formatNumber(rho))\(interval), below the threshold \(formatNumber(threshold))")
-        } else {
-            check = .fail("\(stated) is undefined (fewer than 2 pairs or constant scores), so the threshold "
-                          + "\(formatNumber(threshold)) is not met")
+        let actual = pairs.map(\.1.validationAccuracy)
+        let size = pairs.map { Double($0.0.parameters) }
+        let gtn = Predictor(name: "GTN score", scores: pairs.map(\.0.score), seconds: mean(pairs.map(\.0.seconds)))
+        let proxy = Predictor(name: Self.proxyName, scores: pairs.map(\.1.proxyScore), seconds: mean(pairs.map(\.1.proxySeconds)))
+        let parameterCount = Predictor(name: Self.sizeName, scores: size, seconds: 0)
+        let curve = Self.curvePredictors(pairs.map(\.1))
+        let trainingFree = Self.trainingFreePredictors(pairs.map(\.0))
+        let predictors = [gtn, proxy] + curve + [parameterCount] + trainingFree
+        let analyses = predictors.map { predictor in
+            RankAnalysis(score: predictor.scores, actual: actual, size: size, precisionK: k, resamples: resamples,
+                         stream: root.derived(predictor.name))
         }
+        let gtnRho = analyses[0].spearman
+        let baselines = ([proxy, parameterCount] + trainingFree).map { baseline in
+            BaselineResult(name: baseline.name, spearman: analyses[predictors.firstIndex { $0.name == baseline.name }!].spearman,
+                           differenceInterval: RankAnalysis.spearmanDifference(
+                               gtn.scores, baseline.scores, actual: actual, resamples: resamples,
+                               stream: root.derived("difference/\(baseline.name)")))
+        }
+        let check = decideRankCheck(RankCheckFacts(
+            threshold: threshold, calibrationSelected: selection.calibration.count, calibrationScored: pairs.count,
+            deadJobs: facts.jobCounts.mapValues { $0[.dead] }, gtnSpearman: gtnRho,
+            gtnInterval: analyses[0].spearmanInterval, baselines: baselines))
+        guard !pairs.isEmpty else {
+            return (text + "No calibration architecture has both results, so the ranking cannot be checked.\n\n", check)
+        }
+        func cell(_ value: Double?, _ interval: BootstrapInterval?) -> String {
+            formatNumber(value) + (interval.map { " \(formatInterval($0))" } ?? "")
+        }
+        var table = MarkdownTable(["predictor (n = \(pairs.count))", "Spearman ρ", "Kendall τ-b", "ρ, top half by score",
+                                   "precision@\(k)", "ρ given size", "seconds per architecture"],
+                                  alignments: [.left, .left, .left, .right, .right, .left, .right])
+        for (predictor, analysis) in zip(predictors, analyses) {
+            table.append([predictor.name, cell(analysis.spearman, analysis.spearmanInterval),
+                          cell(analysis.kendall, analysis.kendallInterval), formatNumber(analysis.topHalfSpearman),
+                          formatNumber(analysis.precision), cell(analysis.givenSize, analysis.givenSizeInterval),
+                          formatNumber(predictor.seconds, digits: 2)])
+        }
+        text += table.markdown + "\n"
+        var versus = MarkdownTable(["GTN against", "its ρ", "GTN ρ − its ρ", "95% interval (paired)", "on this sample"],
+                                   alignments: [.left, .right, .right, .left, .left])
+        for baseline in baselines {
+            let difference = gtnRho.flatMap { gtn in baseline.spearman.map { gtn - $0 } }
+            versus.append([baseline.name, formatNumber(baseline.spearman), formatNumber(difference),
+                           formatInterval(baseline.differenceInterval), Self.verdict(difference, baseline.differenceInterval)])
+        }
+        text += versus.markdown + "\n"
+        let curvePoints = zip(curve, analyses[2..<(2 + curve.count)]).compactMap { predictor, analysis in
+            analysis.spearman.map { (steps: predictor.steps!, rho: $0) }
+        }
+        if let gtnRho, let worth = Self.equivalentRealSteps(rho: gtnRho, curve: curvePoints) {
+            text += "**GTN's ranking is worth \(worth) real steps per architecture** (read off the early-stopping curve), "
+                + "at \(formatNumber(gtn.seconds, digits: 2)) s per architecture.\n\n"
+        }
+        text += rankCostPlot(predictors: predictors, analyses: analyses)
+        text += scatterPlot(selection: selection)
         return (text, check)
+    }
+
+    /// A way of ranking architectures: its score for each calibration
+    /// architecture and its mean cost; `steps` for early-stopping points.
+    struct Predictor {
+        let name: String
+        let scores: [Double]
+        let seconds: Double?
+        var steps: Int? = nil
+    }
+
+    /// One predictor per step count that every result's learning curve has:
+    /// the truth run stopped early after k steps.
+    static func curvePredictors(_ results: [RealScore]) -> [Predictor] {
+        guard let first = results.first?.learningCurve, results.allSatisfy({ $0.learningCurve?.map(\.steps) == first.map(\.steps) })
+        else { return [] }
+        return first.indices.map { i in
+            Predictor(name: "truth run after \(first[i].steps) steps", scores: results.map { $0.learningCurve![i].accuracy },
+                      seconds: mean(results.map { $0.learningCurve![i].seconds }), steps: first[i].steps)
+        }
+    }
+
+    /// synflow and NASWOT, when every result has them.
+    static func trainingFreePredictors(_ results: [GTNScore]) -> [Predictor] {
+        let records = results.compactMap(\.trainingFree)
+        guard !records.isEmpty, records.count == results.count else { return [] }
+        return [Predictor(name: synflowName, scores: records.map(\.synflow), seconds: mean(records.map(\.synflowSeconds))),
+                Predictor(name: naswotName, scores: records.map { $0.naswot ?? -Double.greatestFiniteMagnitude },
+                          seconds: mean(records.map(\.naswotSeconds)))]
+    }
+
+    static let synflowName = "synflow"
+    static let naswotName = "NASWOT"
+
+    /// How many real steps of early stopping rank as well as ρ: the step
+    /// count where the curve (ρ by steps, ascending steps) first reaches ρ,
+    /// interpolated in log₂ steps between its points; "fewer than k₁" below
+    /// its first point, "more than k_last" above its last. nil without a curve.
+    static func equivalentRealSteps(rho: Double, curve: [(steps: Int, rho: Double)]) -> String? {
+        guard let first = curve.first, let last = curve.last else { return nil }
+        if rho < first.rho { return "fewer than \(first.steps)" }
+        for (a, b) in zip(curve, curve.dropFirst()) where rho >= a.rho && rho <= b.rho {
+            let fraction = b.rho == a.rho ? 0 : (rho - a.rho) / (b.rho - a.rho)
+            let steps = exp2(log2(Double(a.steps)) + fraction * (log2(Double(b.steps)) - log2(Double(a.steps))))
+            return "about \(Int(steps.rounded()))"
+        }
+        return rho >= last.rho ? "at least \(last.steps)" : "about \(first.steps)"
+    }
+
+    /// Spearman ρ against seconds per architecture: the early-stopping curve
+    /// as a line, every other predictor as a point of its own series.
+    private mutating func rankCostPlot(predictors: [Predictor], analyses: [RankAnalysis]) -> String {
+        let rows = zip(predictors, analyses).compactMap { predictor, analysis -> (Predictor, Double)? in
+            guard let rho = analysis.spearman, let seconds = predictor.seconds else { return nil }
+            return (predictor, rho)
+        }
+        let seconds = { (p: Predictor) in log10(max(p.seconds!, 0.001)) }
+        let curve = rows.filter { $0.0.steps != nil }
+        var series = [PlotSeries]()
+        if !curve.isEmpty {
+            series.append(PlotSeries(name: "real training stopped after k steps", x: curve.map { seconds($0.0) }, y: curve.map(\.1)))
+        }
+        for (predictor, rho) in rows where predictor.steps == nil {
+            series.append(PlotSeries(name: predictor.name, x: [seconds(predictor)], y: [rho]))
+        }
+        guard !series.isEmpty else { return "" }
+        let file = "rank-vs-cost.svg"
+        addImage(file, lineChart(title: "Rank correlation with the truth against cost", xLabel: "log10 seconds per architecture "
+                                 + "(the parameter count is free; drawn at 1 ms)", yLabel: "Spearman ρ", series: series))
+        return "![rank correlation against seconds per architecture](\(imageFolder)/\(file))\n\n"
+    }
+
+    static let proxyName = "equal-compute real proxy"
+    static let sizeName = "parameter count"
+
+    /// Whether GTN ranked the sample better or worse than a baseline, and
+    /// whether the paired interval excludes a tie.
+    static func verdict(_ difference: Double?, _ interval: BootstrapInterval?) -> String {
+        guard let difference else { return "undefined" }
+        let sure = interval.map { $0.lower > 0 || $0.upper < 0 } ?? false
+        if difference < 0 { return sure ? "**GTN worse** (interval excludes 0)" : "**GTN worse** (within noise)" }
+        if difference > 0 { return sure ? "GTN better (interval excludes 0)" : "GTN better (within noise)" }
+        return "tie"
     }
 
     /// GTN score against real validation accuracy for every architecture

@@ -5,14 +5,16 @@ import Report
 
 /// `report`: writes `artifacts/<campaign>/report.md` and its images (in
 /// `report/` next to it) from the campaign database and artifacts, at any
-/// point of a campaign, saying what is missing or still running. The check
-/// at its top compares Spearman's ρ between GTN score and real validation
-/// accuracy on the calibration sample with `report.spearman_threshold`:
-/// exit 0 on PASS, 3 on FAIL, 75 while the real evaluation is unfinished.
+/// point of a campaign, saying what is missing or still running, and
+/// `results.csv` beside it. The check at its top (`decideRankCheck`) passes
+/// only when GTN's Spearman ρ against real validation accuracy on the
+/// calibration sample reaches `report.spearman_threshold` and is at least
+/// the equal-compute real proxy's and the parameter count's, with no dead
+/// jobs: exit 0 on PASS, 3 on FAIL, 75 while the real evaluation is unfinished.
 public enum ReportStage {
     public static var stage: Stage {
         Stage(name: "report",
-              summary: "Write the campaign report (report.md) and check the GTN-vs-real rank correlation (exit 3 on FAIL).",
+              summary: "Write the campaign report (report.md, results.csv) and check the GTN ranking against real training and its baselines (exit 3 on FAIL).",
               plan: { _ in .run(reason: "reporting on the campaign as it stands") }, run: run)
     }
 
@@ -33,8 +35,10 @@ public enum ReportStage {
         for (name, bytes) in document.images {
             try AtomicFile.write(bytes, to: images.appendingPathComponent(name))
         }
+        let tableURL = reportURL.deletingLastPathComponent().appendingPathComponent(ResultsTable.fileName)
+        try AtomicFile.write(Array(ResultsTable.csv(facts).utf8), to: tableURL)
         try AtomicFile.write(Array(document.markdown.utf8), to: reportURL)
-        context.say("report written to \(reportURL.path)")
+        context.say("report written to \(reportURL.path) (one row per architecture in \(tableURL.lastPathComponent))")
         switch document.check {
         case .pass(let summary):
             return .done(summary: "PASS: \(summary)")
@@ -44,12 +48,4 @@ public enum ReportStage {
             return .incomplete(reason: "not final: \(summary)")
         }
     }
-}
-
-/// The outcome of the report's check.
-enum ReportCheck: Equatable {
-    case pass(String)
-    case fail(String)
-    /// The real evaluation has not finished, so there is nothing to check yet.
-    case incomplete(String)
 }

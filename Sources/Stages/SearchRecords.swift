@@ -41,6 +41,9 @@ public struct GTNScore: Codable, Equatable, Sendable {
     /// Wall-clock seconds: building, training and scoring.
     public let seconds: Double
     public let parameters: Int
+    /// The architecture's training-free scores at its initial weights; nil
+    /// in results of older versions.
+    public let trainingFree: TrainingFreeRecord?
 
     /// `scores` best first (ties by encoding): the order of "top by GTN score".
     static func ranked(_ scores: [GTNScore]) -> [GTNScore] {
@@ -48,19 +51,40 @@ public struct GTNScore: Codable, Equatable, Sendable {
     }
 }
 
+/// Training-free scores of an architecture (`TrainingFreeScores`) and the
+/// seconds each took.
+public struct TrainingFreeRecord: Codable, Equatable, Sendable {
+    public let synflow: Double
+    public let synflowSeconds: Double
+    /// nil when NASWOT's kernel is singular (ranked below every defined score).
+    public let naswot: Double?
+    public let naswotSeconds: Double
+    /// Images in NASWOT's batch.
+    public let naswotImages: Int
+}
+
 /// The result of a `real-evaluate` job.
 public struct RealScore: Codable, Equatable, Sendable {
     public let architecture: String
+    /// The truth: accuracies after the whole budget of `steps` real steps.
     public let validationAccuracy: Double
     public let testAccuracy: Double
     public let steps: Int
+    /// Seconds of the truth run: its training steps and final evaluations.
     public let seconds: Double
-    /// Accuracy on the GTN scoring images after as many real-data steps as
-    /// `gtn-evaluate` used (the equal-compute real-data proxy).
+    /// The equal-compute real proxy: accuracy on the GTN scoring images after
+    /// as many real-data steps (`proxySteps`, batches of `proxyBatch`) as
+    /// `gtn-evaluate` takes on generated data, in a run of its own (own batch
+    /// order, constant `proxyLearningRate` chosen on validation data).
     public let proxyScore: Double
     public let proxySteps: Int
     /// Seconds of the proxy: its training steps plus its scoring.
     public let proxySeconds: Double
+    public let proxyLearningRate: Double?
+    public let proxyBatch: Int?
+    /// Accuracy on the GTN scoring images along the truth run (8, 16, 32, …
+    /// steps): the early-stopping predictors. nil in results of older versions.
+    public let learningCurve: [CurvePoint]?
     public let parameters: Int
 }
 

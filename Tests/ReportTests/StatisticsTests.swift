@@ -121,3 +121,49 @@ import TensorCore
         #expect(bootstrapInterval([1], [2], statistic: spearman, stream: RandomStream(seed: 1)) == nil)
     }
 }
+
+/// Spearman's partial correlation given a third variable, and the bootstrap
+/// over case indices that the paired differences use.
+@Suite struct PartialSpearmanTests {
+    /// x = 1…5, y = (2, 1, 4, 3, 5), z = (1, 3, 2, 5, 4), all without ties:
+    /// ρ_xy = 1 − 6·4/120 = 0.8 (d = 1, 1, 1, 1, 0); ρ_xz = 0.8 (d = 0, 1, 1, 1, 1);
+    /// ρ_yz = 1 − 6·14/120 = 0.3 (d = 1, 2, 2, 2, 1);
+    /// ρ_xy·z = (0.8 − 0.8·0.3) / √((1 − 0.64)(1 − 0.09)) = 0.56 / √0.3276 = 0.978399180940457.
+    @Test func handCheckedValue() throws {
+        let x: [Double] = [1, 2, 3, 4, 5], y: [Double] = [2, 1, 4, 3, 5], z: [Double] = [1, 3, 2, 5, 4]
+        let value = try #require(partialSpearman(x, y, given: z))
+        #expect(abs(value - 0.978399180940457) < 1e-12, "ρ_xy·z = \(value)")
+    }
+
+    /// A predictor that is the size itself knows nothing beyond size: undefined,
+    /// as is any statistic with a constant input.
+    @Test func undefinedWhenAPredictorIsTheControl() {
+        let x: [Double] = [1, 2, 3, 4], y: [Double] = [4, 1, 3, 2]
+        #expect(partialSpearman(x, y, given: x) == nil)
+        #expect(partialSpearman([1, 1, 1, 1], y, given: [2, 1, 4, 3]) == nil)
+    }
+
+    /// y depends on z alone; x = z plus a small rank swap: ρ_xy is high, but
+    /// given z it drops well below.
+    @Test func sizeExplainsMostOfARanking() throws {
+        let z: [Double] = [1, 2, 3, 4, 5, 6, 7, 8], y: [Double] = [1, 2, 3, 4, 5, 6, 7, 8]
+        let x: [Double] = [2, 1, 3, 4, 6, 5, 7, 8]
+        let plain = try #require(spearman(x, y))
+        #expect(plain > 0.95)
+        #expect(partialSpearman(x, y, given: z) == nil)   // y ranks exactly as z
+        let noisyY: [Double] = [1, 3, 2, 4, 5, 7, 6, 8]
+        let given = try #require(partialSpearman(x, noisyY, given: z))
+        #expect(given < plain - 0.5, "ρ given z \(given) vs ρ \(plain)")
+    }
+
+    /// The index form draws the same resamples as the paired form.
+    @Test func indexBootstrapMatchesThePairedForm() {
+        let x: [Double] = [0.3, 0.1, 0.5, 0.9, 0.7, 0.2], y: [Double] = [0.2, 0.4, 0.5, 0.8, 0.6, 0.1]
+        let stream = RandomStream(seed: 9)
+        let paired = bootstrapInterval(x, y, statistic: spearman, resamples: 500, stream: stream)
+        let indexed = bootstrapInterval(count: 6, resamples: 500, stream: stream) { indices in
+            spearman(indices.map { x[$0] }, indices.map { y[$0] })
+        }
+        #expect(paired != nil && paired == indexed)
+    }
+}

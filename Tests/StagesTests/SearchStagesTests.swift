@@ -18,12 +18,13 @@ import Testing
          "gtn_evaluation": {"steps": 60, "validation_images": 20}
         """
 
-    static func sections(architectures: Int = 60, calibration: Int = 6, threshold: Double = -1, include: String = "") -> String {
+    static func sections(architectures: Int = 60, calibration: Int = 6, threshold: Double = -1, include: String = "",
+                         realSteps: Int = 20, checkpointEvery: Int = 100) -> String {
         base + """
             ,
              "search": {"architectures": \(architectures), "blocks": [1, 2], "layers_per_block": [1, 2], "widths": [4, 8]\(include)},
-             "real_evaluation": {"top_k": 2, "calibration": \(calibration), "steps": 20, "batch": 8,
-                                 "validation_images": 20, "test_images": 20},
+             "real_evaluation": {"top_k": 2, "calibration": \(calibration), "steps": \(realSteps), "batch": 8,
+                                 "validation_images": 20, "test_images": 20, "checkpoint_every": \(checkpointEvery)},
              "report": {"spearman_threshold": \(threshold), "bootstrap_resamples": 1000, "precision_k": 2}
             """
     }
@@ -109,8 +110,19 @@ import Testing
         try setup.run("real-evaluate", single)
         let real = try setup.jobs(db: "single", stage: "real-evaluate")
         #expect((6...8).contains(real.count) && real.allSatisfy { $0.state == .done }, "\(real.count) real-evaluate jobs")
-        let report = try setup.run("report", single)
-        #expect(report.stdout.contains("PASS"), "\(report.stdout)")
+        // Whether GTN beats its baselines on this toy data is not the point
+        // here; the exit status, the check line and the results table must agree.
+        let report = try runProduct("report", single, in: setup.directory, timeout: 300)
+        let text = try String(contentsOfFile: setup.directory.file("art/report.md"), encoding: .utf8)
+        switch report.termination {
+        case .exited(0): #expect(text.contains("**Check: PASS**") && report.stdout.contains("done: PASS"), "\(report.stdout)")
+        case .exited(3): #expect(text.contains("**Check: FAIL**") && report.stderr.contains("FAIL:"), "\(report.stderr)")
+        default: Issue.record("report ended with \(report.termination): \(report.stderr)")
+        }
+        for predictor in ["| parameter count |", "| equal-compute real proxy |", "| synflow |", "| NASWOT |", "| truth run after 8 steps |"] {
+            #expect(text.contains(predictor), "\(predictor) missing from the report")
+        }
+        try checkResultsTable(setup.directory.file("art/results.csv"), proposed: 60, trained: real.count)
         try checkReportFiles(setup.directory.file("art"))
     }
 
@@ -157,11 +169,97 @@ import Testing
         #expect(gtn.stderr.contains("1 gtn-evaluate job is dead"), "\(gtn.stderr)")
         try setup.run("real-evaluate", args)
         let report = try setup.run("report", args, expect: 3)
-        #expect(report.stderr.contains("FAIL: the calibration sample is empty"), "\(report.stderr)")
+        #expect(report.stderr.contains("FAIL: the campaign has dead jobs (1 gtn-evaluate)"), "\(report.stderr)")
         let text = try String(contentsOfFile: setup.directory.file("art/report.md"), encoding: .utf8)
         #expect(text.contains("**Check: FAIL**"))
         #expect(text.contains("Dead jobs") && text.contains(#"w8\|nope"#), "dead job missing from the report")
         try checkReportFiles(setup.directory.file("art"))
+    }
+
+    /// A `real-evaluate` worker killed with SIGKILL mid-training: the rerun
+    /// resumes the job from its last checkpoint and records the same truth,
+    /// proxy and learning curve as a campaign that was never interrupted.
+    @Test func killedRealEvaluationResumesFromItsCheckpoint() throws {
+        let setup = try Setup()
+        let pipeline = setup.pipeline("p", Self.sections(architectures: 6, calibration: 2, realSteps: 1500, checkpointEvery: 25))
+        let killed = setup.arguments(pipeline, db: "killed", artifacts: "art-killed")
+        let straight = setup.arguments(pipeline, db: "straight", artifacts: "art-straight")
+        for arguments in [killed, straight] {
+            for stage in ["fetch-data", "meta-train-generator", "propose-architectures", "gtn-evaluate"] { try setup.run(stage, arguments) }
+        }
+        let checkpoints = setup.directory.file("art-killed/real-evaluate/checkpoints")
+        // Finished checkpoints, not the temporary files of one being written.
+        func saved() -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: checkpoints)) ?? []).filter { !$0.hasPrefix(".") } }
+        let worker = try ChildProcess("real-evaluate", killed, logPrefix: setup.directory.file("killed-worker"))
+        var sawCheckpoint = false
+        for _ in 0..<6000 where !sawCheckpoint {
+            usleep(5_000)
+            sawCheckpoint = !saved().isEmpty
+        }
+        #expect(sawCheckpoint, "no checkpoint appeared: \(worker.stdout)")
+        worker.send(SIGKILL)
+        #expect(worker.wait(timeout: 30) == .signaled(SIGKILL))
+        let resumed = try setup.run("real-evaluate", killed)
+        #expect(resumed.stdout.contains("resuming `"), "\(resumed.stdout)")
+        try setup.run("real-evaluate", straight)
+        #expect(saved().isEmpty, "checkpoints left behind: \(saved())")
+
+        func results(_ db: String) throws -> [String: [String: Any]] {
+            Dictionary(uniqueKeysWithValues: try setup.jobs(db: db, stage: "real-evaluate").map { job in
+                #expect(job.state == .done)
+                let object = try JSONSerialization.jsonObject(with: Data((job.result ?? "{}").utf8)) as? [String: Any] ?? [:]
+                return (object["architecture"] as? String ?? "?", object)
+            })
+        }
+        let (after, before) = (try results("killed"), try results("straight"))
+        #expect(after.count == before.count && !after.isEmpty)
+        for (architecture, expected) in before {
+            let got = after[architecture] ?? [:]
+            for field in ["validation_accuracy", "test_accuracy", "proxy_score", "proxy_learning_rate"] {
+                #expect(got[field] as? Double == expected[field] as? Double, "\(architecture) \(field): \(got[field] ?? "none") vs \(expected[field] ?? "none")")
+            }
+            let curve = { (result: [String: Any]) in ((result["learning_curve"] as? [[String: Any]]) ?? []).map { [$0["steps"] as? Int ?? -1: $0["accuracy"] as? Double ?? -1] } }
+            #expect(curve(got) == curve(expected) && curve(got).count == 9, "\(architecture) learning curve")
+        }
+    }
+
+    /// `results.csv`: the header, one row per proposed architecture, real-data
+    /// columns filled exactly for the architectures trained on real data.
+    func checkResultsTable(_ path: String, proposed: Int, trained: Int) throws {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let lines: [String] = text.split(separator: "\n").map(String.init)
+        let header = "architecture,selection,parameters,gtn_score,gtn_seconds,real_proxy_score,real_proxy_seconds,"
+            + "truth_validation_accuracy,truth_test_accuracy,truth_seconds,synflow,naswot"
+        #expect(lines.first == header)
+        let rows: [[String]] = lines.dropFirst().map { csvCells($0) }
+        #expect(rows.count == proposed)
+        for row in rows {
+            #expect(row.count == 12, "\(row)")
+            guard row.count == 12 else { continue }
+            #expect(Int(row[2]) != nil && Double(row[3]) != nil && Double(row[10]) != nil && Double(row[11]) != nil,
+                    "every proposed architecture has a size, a GTN score and training-free scores: \(row)")
+        }
+        let withTruth = rows.filter { $0.count == 12 && Double($0[7]) != nil }
+        #expect(withTruth.count == trained)
+        #expect(withTruth.allSatisfy { row in !row[1].isEmpty && Double(row[5]) != nil })
+    }
+
+    /// The cells of one CSV line (RFC 4180 quoting, no line breaks in cells).
+    func csvCells(_ line: String) -> [String] {
+        var cells: [String] = [], cell = "", quoted = false, previous: Character = " "
+        for character in line {
+            if character == "\"" {
+                if quoted == false && previous == "\"" { cell.append("\"") }   // "" inside a quoted cell
+                quoted.toggle()
+            } else if character == "," && !quoted {
+                cells.append(cell)
+                cell = ""
+            } else {
+                cell.append(character)
+            }
+            previous = character
+        }
+        return cells + [cell]
     }
 
     /// Every image the report references exists; PNGs pass `pngcheck`, SVGs parse as XML.

@@ -1,0 +1,85 @@
+import Report
+
+/// The outcome of the report's check.
+enum ReportCheck: Equatable {
+    case pass(String)
+    case fail(String)
+    /// The real evaluation has not finished, so there is nothing to check yet.
+    case incomplete(String)
+}
+
+/// A cheap predictor the GTN ranking must not lose to, measured on the same
+/// calibration architectures against the same truth.
+struct BaselineResult: Equatable {
+    /// As the report names it, e.g. "equal-compute real proxy".
+    let name: String
+    /// Its Spearman ρ against the truth; nil where undefined.
+    let spearman: Double?
+    /// Bootstrap interval of ρ(GTN) − ρ(baseline), resampling the pairs together.
+    let differenceInterval: BootstrapInterval?
+}
+
+/// Everything the check decides on, as recorded by the stages.
+struct RankCheckFacts: Equatable {
+    /// `report.spearman_threshold`.
+    let threshold: Double
+    /// Architectures selected for calibration.
+    let calibrationSelected: Int
+    /// Of those, how many have both a GTN and a real-data result (the pairs).
+    let calibrationScored: Int
+    /// Dead jobs of the campaign's job stages, e.g. ["gtn-evaluate": 2].
+    let deadJobs: [String: Int]
+    /// GTN's Spearman ρ against the truth on the scored calibration pairs, and its interval.
+    let gtnSpearman: Double?
+    let gtnInterval: BootstrapInterval?
+    let baselines: [BaselineResult]
+}
+
+/// The report's check, a pure function of `RankCheckFacts`.
+///
+/// PASS needs all of: no dead job anywhere in the campaign (a ranking with
+/// holes is not the ranking the user asked for); every calibration
+/// architecture scored both ways; GTN's ρ defined and at least the
+/// threshold; and GTN's ρ at least each baseline's ρ on the same
+/// architectures (a baseline whose ρ is undefined cannot beat it). The last
+/// rule compares point estimates, so that a cheaper or equal-compute
+/// predictor that ranked the sample better is never reported as a pass; the
+/// bootstrap interval of the paired difference says how sure that is, and
+/// the FAIL message quotes it.
+func decideRankCheck(_ facts: RankCheckFacts) -> ReportCheck {
+    let dead = facts.deadJobs.filter { $0.value > 0 }.sorted { $0.key < $1.key }
+    if !dead.isEmpty {
+        let list = dead.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+        return .fail("the campaign has dead jobs (\(list)), so the ranking is incomplete; "
+                     + "`campaign retry-dead` and running the stages again recover them")
+    }
+    guard facts.calibrationSelected > 0 else {
+        return .fail("the calibration sample is empty (real_evaluation.calibration is 0); the GTN ranking cannot be checked")
+    }
+    guard facts.calibrationScored == facts.calibrationSelected else {
+        return .fail("only \(facts.calibrationScored) of the \(facts.calibrationSelected) calibration architectures have both "
+                     + "a GTN and a real-data result; the check needs all of them")
+    }
+    let stated = "GTN's Spearman ρ against real validation accuracy (n = \(facts.calibrationScored))"
+    guard let rho = facts.gtnSpearman else {
+        return .fail("\(stated) is undefined (fewer than 2 pairs or constant scores), so the threshold "
+                     + "\(formatNumber(facts.threshold)) is not met")
+    }
+    let interval = facts.gtnInterval.map { " \(formatInterval($0))" } ?? ""
+    guard rho >= facts.threshold else {
+        return .fail("\(stated) is \(formatNumber(rho))\(interval), below the threshold \(formatNumber(facts.threshold))")
+    }
+    let better = facts.baselines.filter { ($0.spearman ?? -.infinity) > rho }
+    if !better.isEmpty {
+        let which = better.map { baseline in
+            "the \(baseline.name) ranks better (ρ \(formatNumber(baseline.spearman))"
+                + (baseline.differenceInterval.map { "; GTN − it: \(formatNumber(rho - baseline.spearman!)), 95% interval \(formatInterval($0))" } ?? "")
+                + ")"
+        }
+        return .fail("\(stated) is \(formatNumber(rho))\(interval), but " + which.joined(separator: " and ")
+                     + ": GTN's ranking is worse than a cheaper or equal-compute alternative")
+    }
+    let beaten = facts.baselines.compactMap { b in b.spearman.map { "the \(b.name) (\(formatNumber($0)))" } }
+    return .pass("\(stated) is \(formatNumber(rho))\(interval), at least the threshold \(formatNumber(facts.threshold))"
+                 + (beaten.isEmpty ? "" : " and at least " + beaten.joined(separator: " and ")))
+}
