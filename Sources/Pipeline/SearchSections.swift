@@ -137,8 +137,9 @@ public struct RealEvaluationSection: PipelineSection {
 /// `report`: the rank-correlation check and its statistics. Optional.
 public struct ReportSection: PipelineSection {
     public static let key = "report"
-    /// PASS when Spearman's ρ between GTN score and real validation accuracy
-    /// on the calibration sample is at least this.
+    /// PASS needs Spearman's ρ between GTN score and real validation accuracy
+    /// on the calibration sample to be at least this (and at least every
+    /// baseline's, `decideRankCheck`).
     public let spearmanThreshold: Double
     /// Bootstrap resamples for the 95% intervals.
     public let bootstrapResamples: Int
