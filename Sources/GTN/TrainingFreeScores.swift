@@ -13,7 +13,8 @@ public enum TrainingFreeScores {
     public static func synflow(_ learner: ArchitectureLearner, parameters: NDArray<Float>) -> Double {
         let absolute = NDArray<Double>(shape: parameters.shape, data: parameters.data.map { Double(abs($0)) })
         let theta = Tensor(absolute, requiresGrad: true)
-        let ones = Tensor(NDArray<Double>(shape: learner.image.batch(1), data: [Double](repeating: 1, count: learner.image.batch(1).reduce(1, *))))
+        let shape = learner.image.batch(1)
+        let ones = Tensor(NDArray<Double>(shape: shape, data: [Double](repeating: 1, count: Shape.count(shape))))
         let total = learner.forward(theta, ones, batchNorm: false) { _ in }.sum()
         let gradient = gradients(of: total, wrt: [theta])[0].value
         return zip(absolute.data, gradient.data).reduce(0) { $0 + abs($1.0 * $1.1) }

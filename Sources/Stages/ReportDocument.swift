@@ -208,19 +208,20 @@ struct ReportDocument {
         let root = RandomStream(seed: facts.bootstrapSeed)
         let actual = pairs.map(\.1.validationAccuracy)
         let size = pairs.map { Double($0.0.parameters) }
-        let gtn = Predictor(name: "GTN score", scores: pairs.map(\.0.score), seconds: mean(pairs.map(\.0.seconds)))
-        let proxy = Predictor(name: Self.proxyName, scores: pairs.map(\.1.proxyScore), seconds: mean(pairs.map(\.1.proxySeconds)))
-        let parameterCount = Predictor(name: Self.sizeName, scores: size, seconds: 0)
-        let curve = Self.curvePredictors(pairs.map(\.1))
-        let trainingFree = Self.trainingFreePredictors(pairs.map(\.0))
-        let predictors = [gtn, proxy] + curve + [parameterCount] + trainingFree
+        let gtn = Predictor(name: "GTN score", role: .gtn, scores: pairs.map(\.0.score), seconds: mean(pairs.map(\.0.seconds)))
+        let predictors = [gtn,
+                          Predictor(name: Self.proxyName, role: .baseline, scores: pairs.map(\.1.proxyScore),
+                                    seconds: mean(pairs.map(\.1.proxySeconds)))]
+            + Self.curvePredictors(pairs.map(\.1))
+            + [Predictor(name: Self.sizeName, role: .baseline, scores: size, seconds: 0)]
+            + Self.trainingFreePredictors(pairs.map(\.0))
         let analyses = predictors.map { predictor in
             RankAnalysis(score: predictor.scores, actual: actual, size: size, precisionK: k, resamples: resamples,
                          stream: root.derived(predictor.name))
         }
         let gtnRho = analyses[0].spearman
-        let baselines = ([proxy, parameterCount] + trainingFree).map { baseline in
-            BaselineResult(name: baseline.name, spearman: analyses[predictors.firstIndex { $0.name == baseline.name }!].spearman,
+        let baselines = zip(predictors, analyses).filter { $0.0.role == .baseline }.map { baseline, analysis in
+            BaselineResult(name: baseline.name, spearman: analysis.spearman,
                            differenceInterval: RankAnalysis.spearmanDifference(
                                gtn.scores, baseline.scores, actual: actual, resamples: resamples,
                                stream: root.derived("difference/\(baseline.name)")))
@@ -253,8 +254,9 @@ struct ReportDocument {
                            formatInterval(baseline.differenceInterval), Self.verdict(difference, baseline.differenceInterval)])
         }
         text += versus.markdown + "\n"
-        let curvePoints = zip(curve, analyses[2..<(2 + curve.count)]).compactMap { predictor, analysis in
-            analysis.spearman.map { (steps: predictor.steps!, rho: $0) }
+        let curvePoints = zip(predictors, analyses).compactMap { predictor, analysis -> (steps: Int, rho: Double)? in
+            guard case .earlyStopping(let steps) = predictor.role, let rho = analysis.spearman else { return nil }
+            return (steps, rho)
         }
         if let gtnRho, let worth = Self.equivalentRealSteps(rho: gtnRho, curve: curvePoints) {
             text += "**GTN's ranking is worth \(worth) real steps per architecture** (read off the early-stopping curve), "
@@ -266,12 +268,20 @@ struct ReportDocument {
     }
 
     /// A way of ranking architectures: its score for each calibration
-    /// architecture and its mean cost; `steps` for early-stopping points.
+    /// architecture and its mean cost.
     struct Predictor {
+        enum Role: Equatable {
+            /// The GTN score, which the check judges.
+            case gtn
+            /// A cheaper or equal-compute alternative GTN must not lose to.
+            case baseline
+            /// The truth run stopped after `steps` steps (more compute than GTN; shown, not a baseline of the check).
+            case earlyStopping(steps: Int)
+        }
         let name: String
+        let role: Role
         let scores: [Double]
         let seconds: Double?
-        var steps: Int? = nil
     }
 
     /// One predictor per step count that every result's learning curve has:
@@ -280,8 +290,8 @@ struct ReportDocument {
         guard let first = results.first?.learningCurve, results.allSatisfy({ $0.learningCurve?.map(\.steps) == first.map(\.steps) })
         else { return [] }
         return first.indices.map { i in
-            Predictor(name: "truth run after \(first[i].steps) steps", scores: results.map { $0.learningCurve![i].accuracy },
-                      seconds: mean(results.map { $0.learningCurve![i].seconds }), steps: first[i].steps)
+            Predictor(name: "truth run after \(first[i].steps) steps", role: .earlyStopping(steps: first[i].steps),
+                      scores: results.map { $0.learningCurve![i].accuracy }, seconds: mean(results.map { $0.learningCurve![i].seconds }))
         }
     }
 
@@ -289,8 +299,9 @@ struct ReportDocument {
     static func trainingFreePredictors(_ results: [GTNScore]) -> [Predictor] {
         let records = results.compactMap(\.trainingFree)
         guard !records.isEmpty, records.count == results.count else { return [] }
-        return [Predictor(name: synflowName, scores: records.map(\.synflow), seconds: mean(records.map(\.synflowSeconds))),
-                Predictor(name: naswotName, scores: records.map { $0.naswot ?? -Double.greatestFiniteMagnitude },
+        return [Predictor(name: synflowName, role: .baseline, scores: records.map(\.synflow),
+                          seconds: mean(records.map(\.synflowSeconds))),
+                Predictor(name: naswotName, role: .baseline, scores: records.map { $0.naswot ?? -Double.greatestFiniteMagnitude },
                           seconds: mean(records.map(\.naswotSeconds)))]
     }
 
@@ -320,12 +331,13 @@ struct ReportDocument {
             return (predictor, rho)
         }
         let seconds = { (p: Predictor) in log10(max(p.seconds!, 0.001)) }
-        let curve = rows.filter { $0.0.steps != nil }
+        let isCurve = { (p: Predictor) -> Bool in if case .earlyStopping = p.role { return true } else { return false } }
+        let curve = rows.filter { isCurve($0.0) }
         var series = [PlotSeries]()
         if !curve.isEmpty {
             series.append(PlotSeries(name: "real training stopped after k steps", x: curve.map { seconds($0.0) }, y: curve.map(\.1)))
         }
-        for (predictor, rho) in rows where predictor.steps == nil {
+        for (predictor, rho) in rows where !isCurve(predictor) {
             series.append(PlotSeries(name: predictor.name, x: [seconds(predictor)], y: [rho]))
         }
         guard !series.isEmpty else { return "" }

@@ -102,16 +102,17 @@ public enum BLASKernelSelection {
         setenv("OPENBLAS_CORETYPE", family, 1)
         setenv(chosenMarker, "\(family)/\(current)", 1)
         reexecute()
+        let failure = errno
         unsetenv("OPENBLAS_CORETYPE")
         unsetenv(chosenMarker)
-        let warning = "warning: could not restart with OPENBLAS_CORETYPE=\(family) (errno \(errno)); using OpenBLAS's "
+        let warning = "warning: could not restart with OPENBLAS_CORETYPE=\(family) (errno \(failure)); using OpenBLAS's "
             + "\(current) kernels. HINT: set OPENBLAS_CORETYPE=\(family) yourself.\n"
         FileHandle.standardError.write(Data(warning.utf8))
         return .openBLAS
     }
 
     /// One line on the kernels in use, e.g. "OpenBLAS Haswell kernels (chosen
-    /// for this CPU; OpenBLAS picked Prescott), 2 threads".
+    /// for this CPU's instruction set; OpenBLAS alone picked Prescott), 2 threads".
     public static func describe(_ origin: Origin = origin) -> String {
         let how: String
         switch origin {
