@@ -20,6 +20,10 @@ public struct ArchitectureLearner: LearnerModel {
     public let architecture: Architecture
     public let image: ImageShape
     public let layout: ParameterLayout
+    /// Multiply-adds of the convolutions and the head for one image (the
+    /// "FLOPs" NAS papers report); pooling, normalisation and activations
+    /// are not counted.
+    public let multiplyAdds: Int
     let steps: [Step]
 
     /// One step of the forward pass, planned once from the architecture.
@@ -42,7 +46,12 @@ public struct ArchitectureLearner: LearnerModel {
         self.image = image
         var layout = ParameterLayout()
         var steps: [Step] = []
+        var side = (height: image.height, width: image.width)
+        var multiplyAdds = 0
         func convolution(_ name: String, in input: Int, out output: Int, kernel: Int, stride: Int = 1, depthwise: Bool = false) {
+            side = (height: (side.height + 2 * (kernel / 2) - kernel) / stride + 1,
+                    width: (side.width + 2 * (kernel / 2) - kernel) / stride + 1)
+            multiplyAdds += output * (depthwise ? 1 : input) * kernel * kernel * side.height * side.width
             layout.add("\(name).direction", shape: [output, depthwise ? 1 : input, kernel, kernel])
             layout.add("\(name).gain", shape: [output])
             steps.append(.convolution(name: name, geometry: ConvGeometry(stride: stride, padding: kernel / 2,
@@ -82,6 +91,7 @@ public struct ArchitectureLearner: LearnerModel {
         layout.add("head.gain", shape: [image.classes])
         layout.add("head.bias", shape: [image.classes])
         self.layout = layout
+        self.multiplyAdds = multiplyAdds + channels * image.classes
         self.steps = steps
     }
 

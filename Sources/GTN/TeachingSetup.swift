@@ -26,17 +26,21 @@ public struct TeachingSetup: Sendable {
     public let batch: Int
     /// Inner steps per recompute block (0: keep the whole unroll in memory).
     public let recomputeBlock: Int
+    /// Also score the learner on the real batch after every this many inner
+    /// steps, the meta-loss being the mean of all scores (0: only after step T).
+    public let intermediateLossEvery: Int
     public let layout: ParameterLayout
     /// Starting values of every step's learned learning rate and momentum.
     public let initialLearningRate: Double, initialMomentum: Double
 
     public init(generator: Generator, learner: any LearnerModel, innerSteps: Int, batch: Int, recomputeBlock: Int,
-                initialLearningRate: Double = 0.02, initialMomentum: Double = 0.5) {
+                intermediateLossEvery: Int = 0, initialLearningRate: Double = 0.02, initialMomentum: Double = 0.5) {
         self.generator = generator
         self.learner = learner
         self.innerSteps = innerSteps
         self.batch = batch
         self.recomputeBlock = recomputeBlock
+        self.intermediateLossEvery = intermediateLossEvery
         self.initialLearningRate = initialLearningRate
         self.initialMomentum = initialMomentum
         var l = ParameterLayout()
@@ -62,7 +66,8 @@ public struct TeachingSetup: Sendable {
     /// instead (the meta-parameter layout does not depend on the learner).
     public func replacingLearner(_ learner: any LearnerModel) -> TeachingSetup {
         TeachingSetup(generator: generator, learner: learner, innerSteps: innerSteps, batch: batch,
-                      recomputeBlock: recomputeBlock, initialLearningRate: initialLearningRate,
+                      recomputeBlock: recomputeBlock, intermediateLossEvery: intermediateLossEvery,
+                      initialLearningRate: initialLearningRate,
                       initialMomentum: initialMomentum)
     }
 
@@ -98,8 +103,9 @@ public struct TeachingSetup: Sendable {
     /// The meta-loss of one meta-iteration: a learner starting from
     /// `learnerInitial` is trained for T steps on generated batches (the whole
     /// unroll recorded, second order), then scored by cross-entropy on the real
-    /// batch `realImages` [N, C, H, W] / `realLabels`. Differentiate it with
-    /// respect to `meta` [layout.count].
+    /// batch `realImages` [N, C, H, W] / `realLabels` — after step T, and after
+    /// every `intermediateLossEvery` steps before it (the mean of the scores).
+    /// Differentiate it with respect to `meta` [layout.count].
     public func metaLoss<S>(_ meta: Tensor<S>, learnerInitial: NDArray<S>, realImages: NDArray<S>, realLabels: [Int],
                             mode: CurriculumMode = .learned, noiseStream: RandomStream = RandomStream(seed: 0)) -> Tensor<S> {
         let p = layout.views(of: meta)
@@ -111,9 +117,15 @@ public struct TeachingSetup: Sendable {
         let generatorParameters = p["generator"]!
         var theta = Tensor(learnerInitial, requiresGrad: true)
         var velocity = Tensor(NDArray<S>(zeros: learnerInitial.shape))
+        let real = Tensor(realImages)
+        func realLoss(_ theta: Tensor<S>) -> Tensor<S> {
+            crossEntropy(logits: learner.logits(theta, real), labels: realLabels)
+        }
+        var intermediateLosses: [Tensor<S>] = []
         var t = 0
         while t < innerSteps {
-            let span = recomputeBlock == 0 ? innerSteps - t : min(recomputeBlock, innerSteps - t)
+            var span = recomputeBlock == 0 ? innerSteps - t : min(recomputeBlock, innerSteps - t)
+            if intermediateLossEvery > 0 { span = min(span, intermediateLossEvery - t % intermediateLossEvery) }
             let steps = t..<(t + span)
             // Block inputs: [θ, velocity, generator, noise…, log lr…, log momentum…].
             let block: ([Tensor<S>]) -> [Tensor<S>] = { s in
@@ -128,8 +140,13 @@ public struct TeachingSetup: Sendable {
             let out = recomputeBlock == 0 ? block(inputs) : checkpoint(inputs, block)
             (theta, velocity) = (out[0], out[1])
             t += span
+            if intermediateLossEvery > 0 && t % intermediateLossEvery == 0 && t < innerSteps {
+                intermediateLosses.append(realLoss(theta))
+            }
         }
-        return crossEntropy(logits: learner.logits(theta, Tensor(realImages)), labels: realLabels)
+        let final = realLoss(theta)
+        guard !intermediateLosses.isEmpty else { return final }
+        return intermediateLosses.reduce(final, +) / S(intermediateLosses.count + 1)
     }
 
     /// The learned curriculum's generated images, inner step by inner step: [T·B, C, H, W].

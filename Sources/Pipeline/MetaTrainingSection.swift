@@ -35,6 +35,9 @@ public struct MetaTrainingSection: PipelineSection {
     public let innerMomentum: Double
     /// Inner steps per recompute block; 0 = keep the whole unroll in memory.
     public let recomputeBlock: Int
+    /// Also score the learner on real data after every this many inner steps
+    /// (the meta-loss is the mean of the scores); 0 = only after the last step.
+    public let intermediateLossEvery: Int
     public let curriculum: CurriculumMode
     public let learners: MetaTrainingLearners
     /// Checkpoint (and evaluate) every this many meta-iterations.
@@ -46,7 +49,7 @@ public struct MetaTrainingSection: PipelineSection {
     public init() {
         innerSteps = 16; generatorBatch = 64; metaBatch = 128; width = 0.25; noiseSize = 128
         iterations = 200; learningRate = 0.02; finalLearningRateFraction = 0.1; gradientClipNorm = 1
-        innerLearningRate = 0.02; innerMomentum = 0.5; recomputeBlock = 4; curriculum = .learned
+        innerLearningRate = 0.02; innerMomentum = 0.5; recomputeBlock = 4; intermediateLossEvery = 0; curriculum = .learned
         learners = .standard
         checkpointEvery = 10; evaluationImages = 2000
     }
@@ -65,6 +68,7 @@ public struct MetaTrainingSection: PipelineSection {
         innerLearningRate = try object.number("inner_learning_rate", in: 1e-7...10, default: d.innerLearningRate)
         innerMomentum = try object.number("inner_momentum", in: 1e-6...0.999, default: d.innerMomentum)
         recomputeBlock = try object.integer("recompute_block", in: 0...1024, default: d.recomputeBlock)
+        intermediateLossEvery = try object.integer("intermediate_loss_every", in: 0...1024, default: d.intermediateLossEvery)
         curriculum = try object.choice("curriculum", as: CurriculumMode.self, default: d.curriculum)
         learners = try object.choice("learners", as: MetaTrainingLearners.self, default: d.learners)
         checkpointEvery = try object.integer("checkpoint_every", in: 1...10_000_000, default: d.checkpointEvery)

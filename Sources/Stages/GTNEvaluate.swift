@@ -73,7 +73,7 @@ public enum GTNEvaluate {
             let score = accuracy(of: learner, parameters: trained, images: scoring.images, labels: scoring.labels)
             let seconds = monotonicSeconds() - started
             return encodeJSON(GTNScore(architecture: architecture.description, score: score, steps: steps, seconds: seconds,
-                                       parameters: learner.parameterCount,
+                                       parameters: learner.parameterCount, multiplyAdds: learner.multiplyAdds,
                                        trainingFree: trainingFreeScores(learner, initial: initial, batch: naswotBatch)))
         }
     }

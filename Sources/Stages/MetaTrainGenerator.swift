@@ -43,7 +43,7 @@ public enum MetaTrainGenerator {
             generator: Generator(image: data.image, noiseSize: m.noiseSize, width: m.width, outputRange: data.normalisedRange),
             learner: StandardLearner(image: data.image, width: m.width),
             innerSteps: m.innerSteps, batch: m.generatorBatch, recomputeBlock: m.recomputeBlock,
-            initialLearningRate: m.innerLearningRate, initialMomentum: m.innerMomentum)
+            intermediateLossEvery: m.intermediateLossEvery, initialLearningRate: m.innerLearningRate, initialMomentum: m.innerMomentum)
     }
 
     /// The trainer the pipeline describes, for this data.

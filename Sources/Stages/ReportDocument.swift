@@ -198,7 +198,8 @@ struct ReportDocument {
             + "\(facts.pipeline.gtnEvaluation.validationImages) validation images): the **GTN score** "
             + "(after \(facts.pipeline.gtnEvaluationSteps) steps on generated data); the **equal-compute real proxy** (a run of "
             + "its own with as many steps on as many real images, its learning rate chosen on validation data); the "
-            + "**truth run after k steps** (early stopping); the **parameter count** (free); the training-free scores "
+            + "**truth run after k steps** (early stopping); the **parameter count** and **FLOPs** (multiply-adds per image; both "
+            + "free); the training-free scores "
             + "**synflow** and **NASWOT** (one batch at the initial weights; a singular NASWOT kernel ranks last). "
             + "Statistics with 95% bootstrap "
             + "intervals (\(facts.pipeline.report.bootstrapResamples) resamples, seeded); \"ρ given size\" is Spearman's "
@@ -214,6 +215,7 @@ struct ReportDocument {
                                     seconds: mean(pairs.map(\.1.proxySeconds)))]
             + Self.curvePredictors(pairs.map(\.1))
             + [Predictor(name: Self.sizeName, role: .baseline, scores: size, seconds: 0)]
+            + Self.multiplyAddPredictors(pairs.map(\.0))
             + Self.trainingFreePredictors(pairs.map(\.0))
         let analyses = predictors.map { predictor in
             RankAnalysis(score: predictor.scores, actual: actual, size: size, precisionK: k, resamples: resamples,
@@ -294,6 +296,15 @@ struct ReportDocument {
                       scores: results.map { $0.learningCurve![i].accuracy }, seconds: mean(results.map { $0.learningCurve![i].seconds }))
         }
     }
+
+    /// FLOPs (multiply-adds per image), when every result has them.
+    static func multiplyAddPredictors(_ results: [GTNScore]) -> [Predictor] {
+        let counts = results.compactMap(\.multiplyAdds)
+        guard !counts.isEmpty, counts.count == results.count else { return [] }
+        return [Predictor(name: flopsName, role: .baseline, scores: counts.map(Double.init), seconds: 0)]
+    }
+
+    static let flopsName = "FLOPs"
 
     /// synflow and NASWOT, when every result has them.
     static func trainingFreePredictors(_ results: [GTNScore]) -> [Predictor] {

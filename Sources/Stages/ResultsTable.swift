@@ -3,13 +3,14 @@ import Report
 /// `results.csv` beside the report: one row per proposed architecture (in
 /// proposal order), for pandas or R. Empty cells where an architecture has
 /// no such result (not trained on real data, or its job is not done);
-/// `naswot` is `-inf` where its kernel is singular.
+/// `flops` counts multiply-adds per image; `naswot` is `-inf` where its
+/// kernel is singular.
 /// Numbers are written in full (shortest round-trip form), not rounded as
 /// in the report.
 enum ResultsTable {
     static let fileName = "results.csv"
 
-    static let columns = ["architecture", "selection", "parameters", "gtn_score", "gtn_seconds", "real_proxy_score",
+    static let columns = ["architecture", "selection", "parameters", "flops", "gtn_score", "gtn_seconds", "real_proxy_score",
                           "real_proxy_seconds", "truth_validation_accuracy", "truth_test_accuracy", "truth_seconds", "synflow",
                           "naswot"]
 
@@ -25,7 +26,7 @@ enum ResultsTable {
                 .compactMap { $0 }.joined(separator: "+")
             let parameters = g?.parameters ?? r?.parameters
             let cells: [String] = [
-                architecture, selection, parameters.map(String.init) ?? "",
+                architecture, selection, parameters.map(String.init) ?? "", g?.multiplyAdds.map(String.init) ?? "",
                 number(g?.score), number(g?.seconds), number(r?.proxyScore), number(r?.proxySeconds),
                 number(r?.validationAccuracy), number(r?.testAccuracy), number(r?.seconds),
                 number(g?.trainingFree?.synflow), g?.trainingFree.map { $0.naswot.map { "\($0)" } ?? "-inf" } ?? "",

@@ -41,6 +41,9 @@ public struct GTNScore: Codable, Equatable, Sendable {
     /// Wall-clock seconds: building, training and scoring.
     public let seconds: Double
     public let parameters: Int
+    /// Multiply-adds per image (`ArchitectureLearner.multiplyAdds`); nil in
+    /// results of older versions.
+    public let multiplyAdds: Int?
     /// The architecture's training-free scores at its initial weights; nil
     /// in results of older versions.
     public let trainingFree: TrainingFreeRecord?

@@ -39,6 +39,15 @@ func relativeError(_ a: Double, _ b: Double) -> Double { abs(a - b) / max(abs(a)
         ])
     }
 
+    @Test func multiplyAddsCountEveryConvolutionAtItsOutputSize() throws {
+        // 8×8 images: stem 4·1·9·64; c3 4·4·9·64; s1 depthwise 4·1·1·64, pointwise 4·4·1·64; head 4·3.
+        let one = ArchitectureLearner(architecture: try Architecture.parse("w4|c3,s1,mp|skip=1"), image: Self.image)
+        #expect(one.multiplyAdds == 2304 + 9216 + 256 + 1024 + 12)
+        // stem 2304; reduce 4→8 at stride 2 onto 4×4: 8·4·9·16; c1 8·8·1·16; head 8·3.
+        let two = ArchitectureLearner(architecture: try Architecture.parse("w4|mp;c1|skip=0,1"), image: Self.image)
+        #expect(two.multiplyAdds == 2304 + 4608 + 1024 + 24)
+    }
+
     @Test func parameterCountsOfTheDefaultSpaceSpanMoreThanTenfold() throws {
         let counts = try SearchSpace.standard.sample(1000, using: RandomStream(seed: 21))
             .map { ArchitectureLearner(architecture: $0, image: .mnist).parameterCount }

@@ -12,10 +12,10 @@ import TensorCore
     static let tolerance = 1e-5
     static let image = ImageShape(channels: 1, height: 8, width: 8, classes: 3)
 
-    static func setup(recomputeBlock: Int) -> TeachingSetup {
+    static func setup(recomputeBlock: Int, intermediateLossEvery: Int) -> TeachingSetup {
         TeachingSetup(generator: Generator(image: image, noiseSize: 4, width: 1.0 / 64, outputRange: -1...2),
                       learner: StandardLearner(image: image, width: 1.0 / 32),
-                      innerSteps: 2, batch: 3, recomputeBlock: recomputeBlock)
+                      innerSteps: 2, batch: 3, recomputeBlock: recomputeBlock, intermediateLossEvery: intermediateLossEvery)
     }
 
     struct Problem {
@@ -25,8 +25,8 @@ import TensorCore
         let real: NDArray<Double>
         let realLabels = [2, 0, 1, 1]
 
-        init(recomputeBlock: Int) {
-            setup = MetaIterationGradient.setup(recomputeBlock: recomputeBlock)
+        init(recomputeBlock: Int, intermediateLossEvery: Int = 0) {
+            setup = MetaIterationGradient.setup(recomputeBlock: recomputeBlock, intermediateLossEvery: intermediateLossEvery)
             var rng = RandomStream(seed: 31)
             var metaValues: NDArray<Double> = setup.initialMetaParameters(&rng)
             // Larger learning rates than the default make the inner loop matter.
@@ -49,8 +49,8 @@ import TensorCore
         }
     }
 
-    @Test func matchesFiniteDifferences() {
-        let problem = Problem(recomputeBlock: 0)
+    @Test(arguments: [0, 1]) func matchesFiniteDifferences(intermediateLossEvery: Int) {
+        let problem = Problem(recomputeBlock: 0, intermediateLossEvery: intermediateLossEvery)
         let grad = problem.gradient()
         let layout = problem.setup.layout
         let generatorWeight = layout.entry("generator").offset + problem.setup.generator.layout.entry("fc1.direction").offset + 5
@@ -79,6 +79,24 @@ import TensorCore
         let plain = Problem(recomputeBlock: 0).gradient()
         let recomputed = Problem(recomputeBlock: 1).gradient()
         #expect(plain == recomputed)
+        let plainIntermediate = Problem(recomputeBlock: 0, intermediateLossEvery: 1).gradient()
+        let recomputedIntermediate = Problem(recomputeBlock: 2, intermediateLossEvery: 1).gradient()
+        #expect(plainIntermediate == recomputedIntermediate)
+    }
+
+    /// With a real-data loss after every step, the meta-loss is the mean of
+    /// the losses after steps 1 and 2 of plain training.
+    @Test func intermediateLossIsTheMeanOfTheLossesAlongTheUnroll() {
+        let problem = Problem(recomputeBlock: 0, intermediateLossEvery: 1)
+        let learner = problem.setup.learner
+        let losses = [1, 2].map { steps in
+            let trained = problem.setup.trainLearner(meta: problem.meta, learnerInitial: problem.learnerInitial,
+                                                     steps: steps) { _, _ in }
+            return crossEntropy(logits: learner.logits(Tensor(trained), Tensor(problem.real)), labels: problem.realLabels).scalar
+        }
+        #expect(losses[0] != losses[1])
+        #expect(abs(problem.loss(problem.meta) - (losses[0] + losses[1]) / 2) < 1e-12)
+        #expect(abs(Problem(recomputeBlock: 0).loss(problem.meta) - losses[1]) < 1e-12)
     }
 }
 

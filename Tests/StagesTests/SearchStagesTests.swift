@@ -119,7 +119,7 @@ import Testing
         case .exited(3): #expect(text.contains("**Check: FAIL**") && report.stderr.contains("FAIL:"), "\(report.stderr)")
         default: Issue.record("report ended with \(report.termination): \(report.stderr)")
         }
-        for predictor in ["| parameter count |", "| equal-compute real proxy |", "| synflow |", "| NASWOT |", "| truth run after 8 steps |"] {
+        for predictor in ["| parameter count |", "| FLOPs |", "| equal-compute real proxy |", "| synflow |", "| NASWOT |", "| truth run after 8 steps |"] {
             #expect(text.contains(predictor), "\(predictor) missing from the report")
         }
         try checkResultsTable(setup.directory.file("art/results.csv"), proposed: 60, trained: real.count)
@@ -228,20 +228,21 @@ import Testing
     func checkResultsTable(_ path: String, proposed: Int, trained: Int) throws {
         let text = try String(contentsOfFile: path, encoding: .utf8)
         let lines: [String] = text.split(separator: "\n").map(String.init)
-        let header = "architecture,selection,parameters,gtn_score,gtn_seconds,real_proxy_score,real_proxy_seconds,"
+        let header = "architecture,selection,parameters,flops,gtn_score,gtn_seconds,real_proxy_score,real_proxy_seconds,"
             + "truth_validation_accuracy,truth_test_accuracy,truth_seconds,synflow,naswot"
         #expect(lines.first == header)
         let rows: [[String]] = lines.dropFirst().map { csvCells($0) }
         #expect(rows.count == proposed)
         for row in rows {
-            #expect(row.count == 12, "\(row)")
-            guard row.count == 12 else { continue }
-            #expect(Int(row[2]) != nil && Double(row[3]) != nil && Double(row[10]) != nil && Double(row[11]) != nil,
-                    "every proposed architecture has a size, a GTN score and training-free scores: \(row)")
+            #expect(row.count == 13, "\(row)")
+            guard row.count == 13 else { continue }
+            #expect(Int(row[2]) != nil && Int(row[3]) != nil && Double(row[4]) != nil && Double(row[11]) != nil
+                    && Double(row[12]) != nil,
+                    "every proposed architecture has a size, FLOPs, a GTN score and training-free scores: \(row)")
         }
-        let withTruth = rows.filter { $0.count == 12 && Double($0[7]) != nil }
+        let withTruth = rows.filter { $0.count == 13 && Double($0[8]) != nil }
         #expect(withTruth.count == trained)
-        #expect(withTruth.allSatisfy { row in !row[1].isEmpty && Double(row[5]) != nil })
+        #expect(withTruth.allSatisfy { row in !row[1].isEmpty && Double(row[6]) != nil })
     }
 
     /// The cells of one CSV line (RFC 4180 quoting, no line breaks in cells).
