@@ -103,7 +103,7 @@ let package = Package(
         .testTarget(name: "QueueTests", dependencies: ["Queue", "QueueTestSupport", "JSONText"]),
         /// End-to-end runs of the stage executables.
         .testTarget(name: "StagesTests", dependencies: ["Queue", "QueueTestSupport", "Checksums", "fetch-data", "meta-train-generator",
-                                                        "propose-architectures", "gtn-evaluate", "real-evaluate", "report", "Stages", "TensorCore"]),
+                                                        "propose-architectures", "gtn-evaluate", "real-evaluate", "report", "Stages", "GTN", "TensorCore"]),
         /// Arguments, pipeline files, stage runner; end-to-end runs of the built executables.
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Queue", "QueueTestSupport", "Checksums"]),
 

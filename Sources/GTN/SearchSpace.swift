@@ -83,20 +83,28 @@ public struct SearchSpace: Sendable, Equatable {
     }
 
     /// `count` distinct architectures drawn from `stream` (draws that repeat an
-    /// earlier one are skipped). The same stream gives the same list, and a
-    /// longer list starts with the shorter one, so a campaign can be extended.
-    /// Asking for most of a large space is slow (each new one is found by
-    /// redrawing); throws when `count` exceeds `distinctCount`.
-    public func sample(_ count: Int, using stream: RandomStream) throws(SearchSpaceError) -> [Architecture] {
+    /// earlier one, or that `accept` rejects, are skipped). The same stream
+    /// gives the same list, and a longer list starts with the shorter one, so
+    /// a campaign can be extended. Asking for most of a large space is slow
+    /// (each new one is found by redrawing); throws when `count` exceeds
+    /// `distinctCount`, or when `maxDraws` draws found fewer than `count`
+    /// acceptable ones.
+    public func sample(_ count: Int, using stream: RandomStream, maxDraws: Int = .max,
+                       accept: (Architecture) -> Bool = { _ in true }) throws(SearchSpaceError) -> [Architecture] {
         require(count >= 0, "sample(\(count)): a negative count")
         guard count <= distinctCount else { throw SearchSpaceError.tooFewArchitectures(requested: count, available: distinctCount) }
         var rng = stream
         var seen = Set<Architecture>()
         var result: [Architecture] = []
         result.reserveCapacity(count)
+        var draws = 0
         while result.count < count {
+            guard draws < maxDraws else {
+                throw SearchSpaceError.tooFewAccepted(requested: count, accepted: result.count, draws: draws)
+            }
+            draws += 1
             let architecture = draw(&rng)
-            if seen.insert(architecture).inserted { result.append(architecture) }
+            if seen.insert(architecture).inserted && accept(architecture) { result.append(architecture) }
         }
         return result
     }
@@ -108,6 +116,8 @@ public enum SearchSpaceError: Error, Equatable, Sendable, CustomStringConvertibl
     case invalidSetting(field: String, found: String, expected: String)
     /// More distinct architectures were requested than the space holds.
     case tooFewArchitectures(requested: Int, available: Int)
+    /// `draws` draws gave only `accepted` distinct acceptable architectures.
+    case tooFewAccepted(requested: Int, accepted: Int, draws: Int)
 
     public var description: String {
         switch self {
@@ -116,6 +126,10 @@ public enum SearchSpaceError: Error, Equatable, Sendable, CustomStringConvertibl
         case .tooFewArchitectures(let requested, let available):
             return "search space holds \(available) distinct architectures; \(requested) were requested.\n"
                 + "HINT: ask for at most \(available), or widen the space (more blocks, layers, operations or widths)."
+        case .tooFewAccepted(let requested, let accepted, let draws):
+            return "search space: \(draws) draws gave \(accepted) distinct architectures within the limits; "
+                + "\(requested) were requested.\n"
+                + "HINT: widen search.parameter_band, or ask for fewer architectures."
         }
     }
 }

@@ -11,12 +11,17 @@ public struct SearchSection: PipelineSection {
     /// counted among `architectures`.
     public let include: [Architecture]
     public let space: SearchSpace
+    /// Propose only sampled architectures whose parameter count (for the
+    /// campaign's images) lies in this range; nil = any size. A narrow band
+    /// makes the ranking about topology rather than size.
+    public let parameterBand: ClosedRange<Int>?
 
     /// The defaults.
     public init() {
         architectures = 100
         include = []
         space = .standard
+        parameterBand = nil
     }
 
     public init(from object: inout ConfigObject) throws {
@@ -56,6 +61,8 @@ public struct SearchSection: PipelineSection {
             }
         }
         include = parsed
+        parameterBand = object.value("parameter_band") == nil ? nil
+            : try object.integerRange("parameter_band", within: 1...Int(Int32.max))
         if include.count > architectures {
             throw object.error("include", "lists \(include.count) distinct architectures, more than architectures (\(architectures))")
         }

@@ -6,7 +6,8 @@ import TensorCore
 
 /// `propose-architectures`: the `search` section's `include` list, then
 /// distinct architectures sampled at random from its search space with the
-/// campaign seed, up to `search.architectures` (or `--count`); one
+/// campaign seed (only those within `search.parameter_band` when it is set),
+/// up to `search.architectures` (or `--count`); one
 /// `gtn-evaluate` job per architecture, keyed by its encoding, so proposing
 /// again adds nothing and a larger `--count` adds only the new ones (a
 /// longer sample starts with the shorter one).
@@ -42,11 +43,31 @@ public enum ProposeArchitectures {
         let search = context.pipeline.search
         let included = Array(search.include.prefix(count))
         let stream = RandomStream(seed: stageSeed(context, "propose-architectures"))
-        // At most the whole space, so sampling cannot fail; `run` rejects larger counts first.
-        let sampled = try search.space.sample(min(count, search.space.distinctCount), using: stream)
+        // At most the whole space, so sampling cannot fail for want of
+        // architectures; `run` rejects larger counts first.
+        let wanted = min(count, search.space.distinctCount)
+        let sampled: [Architecture]
+        if let band = search.parameterBand {
+            guard let data = try DataSplits.load(context) else {
+                throw InputError("search.parameter_band counts parameters for the campaign's images, but the dataset "
+                                 + "splits are missing\nHINT: run fetch-data first")
+            }
+            do {
+                sampled = try search.space.sample(wanted, using: stream, maxDraws: maxDrawsPerArchitecture * count) {
+                    band.contains(ArchitectureLearner(architecture: $0, image: data.image).parameterCount)
+                }
+            } catch {
+                throw InputError("search.parameter_band \(band.lowerBound)...\(band.upperBound): \(error)")
+            }
+        } else {
+            sampled = try search.space.sample(wanted, using: stream)
+        }
         var seen = Set(included)
         return included + sampled.filter { seen.insert($0).inserted }.prefix(count - included.count)
     }
+
+    /// Draws allowed per wanted architecture when a parameter band filters them.
+    static let maxDrawsPerArchitecture = 1000
 
     static func run(_ context: StageContext) throws -> StageResult {
         let count = try requestedCount(context)

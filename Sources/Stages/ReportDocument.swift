@@ -338,7 +338,7 @@ struct ReportDocument {
     /// as a line, every other predictor as a point of its own series.
     private mutating func rankCostPlot(predictors: [Predictor], analyses: [RankAnalysis]) -> String {
         let rows = zip(predictors, analyses).compactMap { predictor, analysis -> (Predictor, Double)? in
-            guard let rho = analysis.spearman, let seconds = predictor.seconds else { return nil }
+            guard let rho = analysis.spearman, predictor.seconds != nil else { return nil }
             return (predictor, rho)
         }
         let seconds = { (p: Predictor) in log10(max(p.seconds!, 0.001)) }

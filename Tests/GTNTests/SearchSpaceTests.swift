@@ -13,6 +13,16 @@ import TensorCore
         }
     }
 
+    @Test func aFilteredSampleIsTheUnfilteredSampleWithoutTheRejected() throws {
+        let stream = RandomStream(seed: 14)
+        let wide = { (a: Architecture) in a.width == 32 }
+        let filtered = try SearchSpace.standard.sample(50, using: stream, accept: wide)
+        #expect(filtered == (try SearchSpace.standard.sample(400, using: stream)).filter(wide).prefix(50).map { $0 })
+        #expect(throws: SearchSpaceError.tooFewAccepted(requested: 5, accepted: 0, draws: 100)) {
+            try SearchSpace.standard.sample(5, using: stream, maxDraws: 100) { _ in false }
+        }
+    }
+
     @Test func everyAcceptedStringIsCanonical() throws {
         // Single-character edits of valid encodings: each is rejected or reads back exactly.
         var rng = RandomStream(seed: 12)

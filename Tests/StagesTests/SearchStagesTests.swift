@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
+import GTN
 import Queue
 import QueueTestSupport
 import Testing
@@ -155,6 +156,26 @@ import Testing
         let smallRun = try setup.run("propose-architectures", setup.arguments(small, db: "small"), expect: 2)
         #expect(smallRun.stderr.contains("search.architectures") && smallRun.stderr.contains("distinct architectures"),
                 "\(smallRun.stderr)")
+    }
+
+    @Test func aParameterBandKeepsEverySampledProposalWithinIt() throws {
+        let setup = try Setup()
+        let banded = setup.pipeline("banded", Self.sections(architectures: 12, include: ", \"parameter_band\": [300, 1500]"))
+        let args = setup.arguments(banded, db: "banded")
+        let early = try setup.run("propose-architectures", args, expect: 2)
+        #expect(early.stderr.contains("run fetch-data first"), "\(early.stderr)")
+        try setup.run("fetch-data", args)
+        try setup.run("propose-architectures", args)
+        let counts = try setup.jobs(db: "banded", stage: "gtn-evaluate").map { job in
+            let encoding = try JSONDecoder().decode([String: String].self, from: Data(job.parameters.utf8))["architecture"]!
+            return ArchitectureLearner(architecture: try Architecture.parse(encoding),
+                                       image: ImageShape(channels: 1, height: 8, width: 8, classes: 10)).parameterCount
+        }
+        #expect(counts.count == 12 && counts.allSatisfy { (300...1500).contains($0) }, "\(counts)")
+        let narrow = setup.pipeline("narrow", Self.sections(architectures: 12, include: ", \"parameter_band\": [1, 2]"))
+        try setup.run("fetch-data", setup.arguments(narrow, db: "narrow"))
+        let none = try setup.run("propose-architectures", setup.arguments(narrow, db: "narrow"), expect: 2)
+        #expect(none.stderr.contains("search.parameter_band 1...2") && none.stderr.contains("HINT: widen"), "\(none.stderr)")
     }
 
     @Test func reportSaysSoForEmptyCalibrationAndDeadJobs() throws {
