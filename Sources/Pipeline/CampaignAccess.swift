@@ -27,8 +27,11 @@ struct OpenedCampaign {
 /// `queue/<pipeline campaign.name>.sqlite`. With `--pipeline` the campaign is
 /// created when missing (if `create`), and an existing one must have been
 /// created with the same pipeline (canonical JSON) unless `--force`.
-/// Without `--pipeline` the recorded pipeline is used.
-func openCampaign(_ arguments: ParsedArguments, create: Bool, clock: any Clock = SystemClock()) throws -> OpenedCampaign {
+/// Without `--pipeline` the recorded pipeline is used. `readOnly` opens an
+/// existing campaign for reading: nothing is created, migrated, recorded or
+/// switched (journal mode).
+func openCampaign(_ arguments: ParsedArguments, create: Bool, readOnly: Bool = false,
+                  clock: any Clock = SystemClock()) throws -> OpenedCampaign {
     if arguments.string("--db") != nil && arguments.string("--campaign") != nil {
         throw UsageError("give either --db or --campaign, not both")
     }
@@ -37,14 +40,17 @@ func openCampaign(_ arguments: ParsedArguments, create: Bool, clock: any Clock =
     if let db = arguments.string("--db") {
         path = db
     } else if let name = arguments.string("--campaign") ?? fileConfig?.campaign.name {
+        if let problem = CampaignConfig.problem(withName: name) { throw UsageError("--campaign: \(problem)") }
         path = "queue/\(name).sqlite"
     } else {
         throw UsageError("name the campaign with --pipeline FILE, --campaign NAME or --db PATH")
     }
-    let campaign = try Campaign.open(path: path, create: create && fileConfig != nil, clock: clock)
+    let campaign = try Campaign.open(path: path, create: create && fileConfig != nil && !readOnly, readOnly: readOnly, clock: clock)
     let pipeline: PipelineConfig
     switch (try campaign.pipeline(), fileConfig) {
     case (nil, nil):
+        throw CampaignError.notACampaign(path: path)
+    case (nil, _) where readOnly:
         throw CampaignError.notACampaign(path: path)
     case (nil, let config?):
         try campaign.recordPipeline(name: config.campaign.name, json: config.document.canonicalText)
@@ -60,7 +66,9 @@ func openCampaign(_ arguments: ParsedArguments, create: Bool, clock: any Clock =
         }
         pipeline = config
     }
-    let journal = try arguments.choice("--journal", as: JournalMode.self) ?? pipeline.queue.journal
-    try campaign.setJournalMode(journal)
+    if !readOnly {
+        let journal = try arguments.choice("--journal", as: JournalMode.self) ?? pipeline.queue.journal
+        try campaign.setJournalMode(journal)
+    }
     return OpenedCampaign(campaign: campaign, pipeline: pipeline)
 }

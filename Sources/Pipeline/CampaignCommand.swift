@@ -52,7 +52,7 @@ public enum CampaignCommand {
     }
 
     static func status(_ arguments: ParsedArguments) throws {
-        let opened = try openCampaign(arguments, create: false)
+        let opened = try openCampaign(arguments, create: false, readOnly: true)
         let stage = arguments.string("--stage")
         let queue = opened.campaign.jobs(policy: opened.pipeline.jobPolicy)
         let now = opened.campaign.clock.now()

@@ -86,14 +86,18 @@ public struct CampaignConfig: PipelineSection {
     public let seed: Int
 
     public init(from object: inout ConfigObject) throws {
-        name = try object.string("name") { name in
-            let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
-            guard (1...64).contains(name.count), name.allSatisfy(allowed.contains), !name.hasPrefix(".") else {
-                return "expected 1-64 characters from A-Z a-z 0-9 . _ - (not starting with '.'), found \"\(name)\""
-            }
-            return nil
-        }
+        name = try object.string("name", validate: Self.problem(withName:))
         seed = try object.integer("seed", in: 0...Int(Int32.max))
+    }
+
+    /// What is wrong with `name` as a campaign name (it becomes a file and a
+    /// directory name, so it cannot leave `queue/` or `artifacts/`); nil if nothing.
+    public static func problem(withName name: String) -> String? {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        guard (1...64).contains(name.count), name.allSatisfy(allowed.contains), !name.hasPrefix(".") else {
+            return "expected 1-64 characters from A-Z a-z 0-9 . _ - (not starting with '.'), found \"\(name)\""
+        }
+        return nil
     }
 }
 

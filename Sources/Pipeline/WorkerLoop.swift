@@ -64,12 +64,14 @@ extension Stage {
     }
 
     /// "skipping: all 200 jobs done" / "running: 12 pending, 1 lease expired from worker w3".
+    /// Throws `DeadJobsError` (exit 1) when every job is finished but some
+    /// are dead: the stage's work is not complete until they are retried.
     public static func planFromJobs(_ context: StageContext) throws -> StagePlan {
         let counts = try context.jobs.counts(stage: context.stage)
         if counts.total == 0 { return .skip(reason: "no \(context.stage) jobs in the queue yet") }
         if counts.unfinished == 0 {
-            let dead = counts[.dead] > 0 ? ", \(counts[.dead]) dead (see `campaign status`)" : ""
-            return .skip(reason: "all \(counts[.done]) jobs done\(dead)")
+            if counts[.dead] > 0 { throw DeadJobsError(stage: context.stage, dead: counts[.dead], done: counts[.done]) }
+            return .skip(reason: "all \(counts[.done]) jobs done")
         }
         return .run(reason: describe(counts))
     }
@@ -168,6 +170,13 @@ public struct DeadJobsError: Error, CustomStringConvertible, Sendable {
     public let stage: String
     public let dead: Int
     public let done: Int
+
+    public init(stage: String, dead: Int, done: Int) {
+        self.stage = stage
+        self.dead = dead
+        self.done = done
+    }
+
     public var description: String {
         "\(dead) \(stage) job\(dead == 1 ? " is" : "s are") dead (\(done) done)\n"
             + "HINT: `campaign status` shows their errors; `campaign retry-dead` retries them"

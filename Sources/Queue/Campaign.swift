@@ -71,13 +71,16 @@ public final class Campaign {
 
     /// Opens the campaign database at `path`, creating the file only when
     /// `create` is true, and migrates its schema to the current version.
+    /// `readOnly` opens an existing campaign for reading only: it creates,
+    /// migrates and writes nothing, and refuses a file that holds no campaign.
     /// User-fixable problems throw `CampaignError`. Set the journal mode
-    /// next (`setJournalMode`): it may come from the recorded pipeline.
-    public static func open(path: String, create: Bool, clock: any Clock = SystemClock()) throws -> Campaign {
-        if !create && !FileManager.default.fileExists(atPath: path) { throw CampaignError.missing(path: path) }
+    /// next (`setJournalMode`; never on a read-only campaign): it may come
+    /// from the recorded pipeline.
+    public static func open(path: String, create: Bool, readOnly: Bool = false, clock: any Clock = SystemClock()) throws -> Campaign {
+        if (readOnly || !create) && !FileManager.default.fileExists(atPath: path) { throw CampaignError.missing(path: path) }
         let database: Database
         do {
-            database = try Database(path: path, create: create)
+            database = try Database(path: path, create: create, readOnly: readOnly)
         } catch {
             throw CampaignError.openFailure(path: path, error: error)
         }
@@ -91,6 +94,13 @@ public final class Campaign {
         }
         if version > Schema.currentVersion {
             throw CampaignError.newerSchema(path: path, found: version, supported: Schema.currentVersion)
+        }
+        if readOnly {
+            if version == 0 { throw CampaignError.notACampaign(path: path) }
+            if version < Schema.currentVersion {
+                throw CampaignError.olderSchema(path: path, found: version, current: Schema.currentVersion)
+            }
+            return Campaign(database: database, clock: clock)
         }
         do {
             try migrate(database)

@@ -14,6 +14,8 @@ public enum CampaignError: Error, CustomStringConvertible, Sendable {
     case newerSchema(path: String, found: Int, supported: Int)
     /// The database holds no campaign record (created by something else).
     case notACampaign(path: String)
+    /// Opened read-only, the file has an older schema that only a writer may upgrade.
+    case olderSchema(path: String, found: Int, current: Int)
     /// The pipeline file differs from the one the campaign was created with.
     case pipelineChanged(path: String, changes: [String])
 
@@ -28,6 +30,9 @@ public enum CampaignError: Error, CustomStringConvertible, Sendable {
         case .newerSchema(let path, let found, let supported):
             return "\(path) has schema version \(found), but this build supports up to version \(supported)\n"
                 + "HINT: run the newer build that created it; an older one must not touch it"
+        case .olderSchema(let path, let found, let current):
+            return "\(path) has schema version \(found), older than this build's \(current); reading it needs an upgrade\n"
+                + "HINT: run any stage of the campaign or `campaign init` once (they upgrade it), then read it again"
         case .notACampaign(let path):
             return "\(path) is a SQLite database but holds no campaign\nHINT: create campaigns with `campaign init --pipeline FILE`"
         case .pipelineChanged(let path, let changes):

@@ -33,10 +33,11 @@ public final class Database {
 
     /// Opens (and with `create`, creates) the database at `path`, with
     /// extended result codes and a busy timeout so that concurrent writers
-    /// wait for each other instead of failing with `SQLITE_BUSY`.
-    public init(path: String, create: Bool, busyTimeoutMilliseconds: Int32 = 60_000) throws(DatabaseError) {
-        var flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
-        if create { flags |= SQLITE_OPEN_CREATE }
+    /// wait for each other instead of failing with `SQLITE_BUSY`. With
+    /// `readOnly` nothing can write to it (and `create` is ignored).
+    public init(path: String, create: Bool, readOnly: Bool = false, busyTimeoutMilliseconds: Int32 = 60_000) throws(DatabaseError) {
+        var flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX
+        if create && !readOnly { flags |= SQLITE_OPEN_CREATE }
         var opened: OpaquePointer?
         let code = sqlite3_open_v2(path, &opened, flags, nil)
         guard let opened else {

@@ -46,13 +46,19 @@ struct RankCheckFacts: Equatable {
 /// predictor that ranked the sample better is never reported as a pass; the
 /// bootstrap interval of the paired difference says how sure that is, and
 /// the FAIL message quotes it.
+/// FAIL when any stage has dead jobs (dead-job count by stage): the
+/// campaign cannot finish, or finishes incomplete, until they are retried —
+/// whether or not the real evaluation got as far as a ranking. nil otherwise.
+func deadJobsFailure(_ deadJobs: [String: Int]) -> ReportCheck? {
+    let dead = deadJobs.filter { $0.value > 0 }.sorted { $0.key < $1.key }
+    guard !dead.isEmpty else { return nil }
+    let list = dead.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+    return .fail("the campaign has dead jobs (\(list)), so the ranking is incomplete; "
+                 + "`campaign retry-dead` and running the stages again recover them")
+}
+
 func decideRankCheck(_ facts: RankCheckFacts) -> ReportCheck {
-    let dead = facts.deadJobs.filter { $0.value > 0 }.sorted { $0.key < $1.key }
-    if !dead.isEmpty {
-        let list = dead.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
-        return .fail("the campaign has dead jobs (\(list)), so the ranking is incomplete; "
-                     + "`campaign retry-dead` and running the stages again recover them")
-    }
+    if let failure = deadJobsFailure(facts.deadJobs) { return failure }
     guard facts.calibrationSelected > 0 else {
         return .fail("the calibration sample is empty (real_evaluation.calibration is 0); the GTN ranking cannot be checked")
     }

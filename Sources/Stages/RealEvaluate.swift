@@ -17,7 +17,7 @@ import TensorCore
 ///   the GTN scoring images at 8, 16, 32, … steps and finally the validation
 ///   and test accuracies. It checkpoints every `checkpoint_every` steps and
 ///   when stopped, and a rerun resumes from there with the same result.
-/// Exits 75 while GTN scoring is unfinished.
+/// Exits 75 while GTN scoring is unfinished, 1 while some of it is dead.
 public enum RealEvaluate {
     public static let name = "real-evaluate"
 
@@ -37,6 +37,8 @@ public enum RealEvaluate {
             let state = gtn.total == 0 ? "no architectures proposed yet" : gtn.summary
             return .incomplete(reason: "not ready: GTN scoring is not finished (\(state)); run gtn-evaluate first")
         }
+        // Selecting from the survivors would rank an incomplete campaign as if it were whole.
+        if gtn[.dead] > 0 { throw DeadJobsError(stage: GTNEvaluate.name, dead: gtn[.dead], done: gtn[.done]) }
         let selection = RealSelection(context, scores: try results(GTNScore.self, stage: GTNEvaluate.name, in: context))
         let topK = Set(selection.topK)
         let added = try context.jobs.enqueue(selection.all.map { architecture in

@@ -179,15 +179,16 @@ struct ReportDocument {
         var text = "## Rank correlation\n\n"
         let threshold = facts.pipeline.report.spearmanThreshold
         let realCounts = facts.jobCounts[RealEvaluate.name] ?? JobCounts()
+        let deadJobs = deadJobsFailure(facts.jobCounts.mapValues { $0[.dead] })
         guard let selection = facts.selection else {
             let gtn = facts.jobCounts[GTNEvaluate.name] ?? JobCounts()
             let state = gtn.total == 0 ? "no architectures proposed yet" : "GTN scoring: \(gtn.summary)"
-            return (text + "Not available yet: \(state).\n\n", .incomplete("GTN scoring is not finished (\(state))"))
+            return (text + "Not available yet: \(state).\n\n", deadJobs ?? .incomplete("GTN scoring is not finished (\(state))"))
         }
         guard realCounts.total > 0, realCounts.unfinished == 0 else {
             let state = realCounts.total == 0 ? "not started" : realCounts.summary
             return (text + "Not available yet: real-data evaluation \(state).\n\n",
-                    .incomplete("the real-data evaluation is not finished (\(state))"))
+                    deadJobs ?? .incomplete("the real-data evaluation is not finished (\(state))"))
         }
         let pairs = scored(selection.calibration)
         let real = facts.pipeline.realEvaluation

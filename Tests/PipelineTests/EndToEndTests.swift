@@ -74,6 +74,33 @@ import Testing
         #expect(try runProduct("campaign", ["frobnicate"], in: directory).stderr.contains("unknown command 'frobnicate'"))
     }
 
+    /// `campaign status` reads: a database that holds no campaign, or an
+    /// empty file, is refused and left exactly as it was.
+    @Test func statusNeverCreatesOrMigrates() throws {
+        let foreign = directory.file("foreign.sqlite")
+        try Database(path: foreign, create: true).execute("CREATE TABLE birds (name TEXT)")
+        let empty = directory.write("empty.sqlite", "")
+        for path in [foreign, empty] {
+            let before = try Data(contentsOf: URL(fileURLWithPath: path))
+            let run = try runProduct("campaign", ["status", "--db", path], in: directory)
+            #expect(run.termination == .exited(2) && run.stderr.contains("holds no campaign"), "\(path): \(run)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before, "\(path) changed")
+        }
+        let tables = try Database(path: foreign, create: false).query("SELECT name FROM sqlite_master WHERE type = 'table'", []) { $0.text(0) }
+        #expect(tables == ["birds"])
+    }
+
+    /// A campaign name given with --campaign obeys the pipeline's rule for
+    /// campaign.name, so it cannot reach outside queue/.
+    @Test func campaignNamesCannotLeaveTheQueueDirectory() throws {
+        for name in ["../escape", "a/b", ".hidden", ""] {
+            let run = try runProduct("campaign", ["init", "--campaign", name, "--pipeline", directory.write("p.json", testPipeline())],
+                                     in: directory)
+            #expect(run.termination == .exited(2) && run.stderr.contains("--campaign: expected 1-64 characters"), "\(name): \(run)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory.file("escape.sqlite")))
+    }
+
     @Test func budgetsExit75WhileWorkRemainsAndZeroWhenDone() throws {
         let (db, _) = try seededCampaign(jobs: 10)
         let limited = try runProduct("queue-worker", ["--db", db, "--max-jobs", "3"], in: directory)

@@ -56,6 +56,16 @@ import Testing
     }
 
     /// A PASS names the baselines it beat, so the user sees what it was measured against.
+    @Test func deadJobsFailEvenBeforeThereIsARanking() {
+        #expect(deadJobsFailure([:]) == nil)
+        #expect(deadJobsFailure(["gtn-evaluate": 0, "real-evaluate": 0]) == nil)
+        guard case .fail(let message)? = deadJobsFailure(["real-evaluate": 2, "gtn-evaluate": 1]) else {
+            Issue.record("dead jobs did not fail the check")
+            return
+        }
+        #expect(message.contains("dead jobs (1 gtn-evaluate, 2 real-evaluate)"), "\(message)")
+    }
+
     @Test func passNamesTheBaselines() {
         guard case .pass(let message) = decideRankCheck(Self.facts()) else { Issue.record("expected PASS"); return }
         #expect(message.contains("at least the equal-compute real proxy (0.500) and the parameter count (0.400)"), "\(message)")

@@ -188,7 +188,11 @@ import Testing
         try campaign.jobs(policy: JobPolicy()).enqueue([NewJob(stage: "gtn-evaluate", parameters: #"{"architecture": "w8|nope"}"#)])
         let gtn = try setup.run("gtn-evaluate", args, expect: 1)
         #expect(gtn.stderr.contains("1 gtn-evaluate job is dead"), "\(gtn.stderr)")
-        try setup.run("real-evaluate", args)
+        // Dead jobs keep every rerun and every later stage from exiting 0.
+        let rerun = try setup.run("gtn-evaluate", args, expect: 1)
+        #expect(rerun.stderr.contains("1 gtn-evaluate job is dead (6 done)") && rerun.stderr.contains("retry-dead"), "\(rerun.stderr)")
+        let real = try setup.run("real-evaluate", args, expect: 1)
+        #expect(real.stderr.contains("1 gtn-evaluate job is dead"), "\(real.stderr)")
         let report = try setup.run("report", args, expect: 3)
         #expect(report.stderr.contains("FAIL: the campaign has dead jobs (1 gtn-evaluate)"), "\(report.stderr)")
         let text = try String(contentsOfFile: setup.directory.file("art/report.md"), encoding: .utf8)
