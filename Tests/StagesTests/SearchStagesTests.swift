@@ -158,6 +158,23 @@ import Testing
                 "\(smallRun.stderr)")
     }
 
+    /// Exchanging the train and validation files is refused, naming the
+    /// file and what it holds, instead of scoring on the wrong images.
+    @Test func swappedDataSplitsAreRefused() throws {
+        let setup = try Setup()
+        let args = setup.arguments(setup.pipeline("p", Self.sections()), db: "c")
+        try setup.run("fetch-data", args)
+        let data = setup.directory.file("art/data/")
+        let manager = FileManager.default
+        try manager.moveItem(atPath: data + "train.safetensors.lz4", toPath: data + "held.safetensors.lz4")
+        try manager.moveItem(atPath: data + "validation.safetensors.lz4", toPath: data + "train.safetensors.lz4")
+        try manager.moveItem(atPath: data + "held.safetensors.lz4", toPath: data + "validation.safetensors.lz4")
+        let swapped = try setup.run("meta-train-generator", args, expect: 2)
+        #expect(swapped.stderr.contains("train.safetensors.lz4 is not this campaign's train split: its split is \"validation\""),
+                "\(swapped.stderr)")
+        #expect(swapped.stderr.contains("HINT: the data files were replaced or mixed up"), "\(swapped.stderr)")
+    }
+
     @Test func aParameterBandKeepsEverySampledProposalWithinIt() throws {
         let setup = try Setup()
         let banded = setup.pipeline("banded", Self.sections(architectures: 12, include: ", \"parameter_band\": [300, 1500]"))
