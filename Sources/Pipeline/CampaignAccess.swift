@@ -9,7 +9,7 @@ enum CampaignOptions {
     static let campaign = OptionSpec.value("--campaign", "NAME", help: "Campaign name: database queue/NAME.sqlite.")
     static let db = OptionSpec.value("--db", "PATH", help: "Campaign database path (instead of --campaign).")
     static let journal = OptionSpec.value("--journal", "MODE",
-        help: "SQLite journal: wal (local disks) or delete (shared filesystems). Default: the pipeline's queue.journal.")
+        help: "SQLite journal of a new campaign: wal (local disks) or delete (shared filesystems). Default: the pipeline's queue.journal. An existing campaign keeps its own; naming another is refused (see `campaign set-journal`).")
     static let force = OptionSpec.flag("--force", help: "Continue even though the pipeline file changed since the campaign was created.")
 
     static let all = [pipeline, campaign, db, journal, force]
@@ -30,7 +30,13 @@ struct OpenedCampaign {
 /// Without `--pipeline` the recorded pipeline is used. `readOnly` opens an
 /// existing campaign for reading: nothing is created, migrated, recorded or
 /// switched (journal mode).
-func openCampaign(_ arguments: ParsedArguments, create: Bool, readOnly: Bool = false,
+///
+/// The journal mode is the campaign's: set when it is created (`--journal`,
+/// else the pipeline's `queue.journal`), before its pipeline is recorded, so
+/// every later process finds it set; later a `--journal` naming another
+/// mode is refused (switching needs the database to itself), except with
+/// `switchJournal` (`campaign set-journal`).
+func openCampaign(_ arguments: ParsedArguments, create: Bool, readOnly: Bool = false, switchJournal: Bool = false,
                   clock: any Clock = SystemClock()) throws -> OpenedCampaign {
     if arguments.string("--db") != nil && arguments.string("--campaign") != nil {
         throw UsageError("give either --db or --campaign, not both")
@@ -46,15 +52,19 @@ func openCampaign(_ arguments: ParsedArguments, create: Bool, readOnly: Bool = f
         throw UsageError("name the campaign with --pipeline FILE, --campaign NAME or --db PATH")
     }
     let campaign = try Campaign.open(path: path, create: create && fileConfig != nil && !readOnly, readOnly: readOnly, clock: clock)
+    let journal = try arguments.choice("--journal", as: JournalMode.self)
     let pipeline: PipelineConfig
+    var created = false
     switch (try campaign.pipeline(), fileConfig) {
     case (nil, nil):
         throw CampaignError.notACampaign(path: path)
     case (nil, _) where readOnly:
         throw CampaignError.notACampaign(path: path)
     case (nil, let config?):
+        try campaign.setJournalMode(journal ?? config.queue.journal)
         try campaign.recordPipeline(name: config.campaign.name, json: config.document.canonicalText)
         pipeline = config
+        created = true
     case (let record?, nil):
         pipeline = try PipelineConfig(text: record.json, origin: "pipeline recorded in \(path)")
     case (let record?, let config?):
@@ -66,9 +76,10 @@ func openCampaign(_ arguments: ParsedArguments, create: Bool, readOnly: Bool = f
         }
         pipeline = config
     }
-    if !readOnly {
-        let journal = try arguments.choice("--journal", as: JournalMode.self) ?? pipeline.queue.journal
+    if switchJournal, let journal {
         try campaign.setJournalMode(journal)
+    } else if !readOnly && !created {
+        try campaign.useCurrentJournalMode(requested: journal)
     }
     return OpenedCampaign(campaign: campaign, pipeline: pipeline)
 }

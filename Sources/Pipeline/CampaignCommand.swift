@@ -15,6 +15,10 @@ public enum CampaignCommand {
                      options: selection + [.value("--stage", "NAME", help: "Only jobs of this stage.")]), retryDead),
         (CommandSpec(name: "campaign release-expired", summary: "Return jobs whose lease has expired to pending now.",
                      options: selection), releaseExpired),
+        (CommandSpec(name: "campaign set-journal",
+                     summary: "Switch the campaign's journal mode (wal or delete); needs every other process to have closed it.",
+                     options: selection + [.value("--journal", "MODE", help: "wal (local disks) or delete (shared filesystems).")]),
+         setJournal),
     ]
 
     static var helpText: String {
@@ -103,6 +107,14 @@ public enum CampaignCommand {
         let opened = try openCampaign(arguments, create: false)
         let count = try opened.campaign.jobs(policy: opened.pipeline.jobPolicy).retryDead(stage: arguments.string("--stage"))
         Console.out("campaign retry-dead: \(count) dead job\(count == 1 ? "" : "s") pending again")
+    }
+
+    static func setJournal(_ arguments: ParsedArguments) throws {
+        guard let mode = try arguments.choice("--journal", as: JournalMode.self) else {
+            throw UsageError("--journal MODE is required (wal or delete)")
+        }
+        let opened = try openCampaign(arguments, create: false, switchJournal: true)
+        Console.out("campaign set-journal: \(opened.campaign.path) now uses the \(mode.rawValue) journal")
     }
 
     static func releaseExpired(_ arguments: ParsedArguments) throws {

@@ -119,6 +119,18 @@ public final class Campaign {
         }
     }
 
+    /// Works in the journal mode the campaign already uses (setting this
+    /// connection's `synchronous` level to match), never switching it under
+    /// other processes; `requested`, when given, must be that mode.
+    public func useCurrentJournalMode(requested: JournalMode?) throws {
+        let current = try database.journalMode().lowercased()
+        guard let mode = JournalMode(rawValue: current), requested == nil || requested == mode else {
+            throw CampaignError.journalMismatch(path: path, current: current,
+                                                requested: (requested ?? .wal).rawValue)
+        }
+        try database.setSynchronous(for: mode)
+    }
+
     private static func migrate(_ database: Database) throws {
         try database.immediateTransaction {
             let version = try database.queryFirst("PRAGMA user_version", []) { $0.int(0) } ?? 0

@@ -146,6 +146,12 @@ public final class Database {
             }
             waited += Self.pause()
         }
+        try setSynchronous(for: mode)
+    }
+
+    /// Sets this connection's `synchronous` level for `mode` (NORMAL under
+    /// WAL, FULL under the rollback journal; see `setJournalMode`).
+    public func setSynchronous(for mode: JournalMode) throws {
         try execute("PRAGMA synchronous = \(mode == .wal ? "NORMAL" : "FULL")")
     }
 

@@ -40,11 +40,28 @@ import Testing
         #expect(try open(["--db", db]).pipeline.queue.maxAttempts == 5)
     }
 
-    @Test func journalComesFromThePipelineOrTheFlag() throws {
+    /// The journal mode is set when the campaign is created (the flag, else
+    /// the pipeline) and is the campaign's from then on: a process naming
+    /// another mode is refused instead of switching it under the others;
+    /// only `campaign set-journal` switches it.
+    @Test func journalIsChosenAtCreationAndNeverSwitchedByTheWay() throws {
         let db = directory.file("j.sqlite")
         let file = directory.write("p.json", testPipeline(journal: .delete))
         #expect(try open(["--pipeline", file, "--db", db]).campaign.database.journalMode() == "delete")
-        #expect(try open(["--db", db, "--journal", "wal"]).campaign.database.journalMode() == "wal")
+        #expect(try open(["--db", db, "--journal", "delete"]).campaign.database.journalMode() == "delete")
+        #expect {
+            _ = try open(["--db", db, "--journal", "wal"])
+        } throws: { error in
+            "\(error)".contains("uses the delete journal; --journal wal would switch it") && "\(error)".contains("campaign set-journal")
+        }
+        #expect(try open(["--db", db]).campaign.database.journalMode() == "delete")
+        let switchSpec = try #require(CampaignCommand.subcommands.first { $0.spec.name == "campaign set-journal" }).spec
+        _ = try openCampaign(try switchSpec.parse(["--db", db, "--journal", "wal"]), create: false, switchJournal: true)
+        #expect(try open(["--db", db]).campaign.database.journalMode() == "wal")
+
+        let flagged = directory.file("flag.sqlite")
+        #expect(try open(["--pipeline", file, "--db", flagged, "--journal", "wal"]).campaign.database.journalMode() == "wal")
+        #expect(try open(["--pipeline", file, "--db", flagged]).campaign.database.journalMode() == "wal")
     }
 
     @Test func campaignNameGivesTheDefaultPath() throws {

@@ -27,7 +27,8 @@ import Testing
     }
 
     @Test func helpForEveryCommandListsEveryOption() throws {
-        for arguments in [["--help"], ["init", "--help"], ["status", "--help"], ["retry-dead", "--help"], ["release-expired", "--help"]] {
+        for arguments in [["--help"], ["init", "--help"], ["status", "--help"], ["retry-dead", "--help"], ["release-expired", "--help"],
+                          ["set-journal", "--help"]] {
             let run = try runProduct("campaign", arguments, in: directory)
             #expect(run.termination == .exited(0) && run.stdout.contains("usage: campaign"), "\(arguments)")
         }
@@ -72,6 +73,24 @@ import Testing
         }
         #expect(try runProduct("campaign", ["status", "--db", notADatabase], in: directory).termination == .exited(2))
         #expect(try runProduct("campaign", ["frobnicate"], in: directory).stderr.contains("unknown command 'frobnicate'"))
+    }
+
+    /// Workers that name another journal mode than the campaign's, while
+    /// another process has it open, are refused at once with the way out
+    /// (they used to wait 61 s for a switch that could not happen, and exit 1).
+    @Test func workersNamingAnotherJournalAreRefusedAtOnce() throws {
+        let (db, _) = try seededCampaign(jobs: 3, journal: .wal)
+        let holder = try Campaign.open(path: db, create: false)
+        let started = Date()
+        for _ in 0..<3 {
+            let run = try runProduct("queue-worker", ["--db", db, "--journal", "delete", "--max-jobs", "1"], in: directory)
+            #expect(run.termination == .exited(2) && run.stderr.contains("uses the wal journal")
+                    && run.stderr.contains("campaign set-journal --journal delete"), "\(run)")
+        }
+        #expect(Date().timeIntervalSince(started) < 10)
+        #expect(try holder.database.journalMode() == "wal")
+        let worker = try runProduct("queue-worker", ["--db", db], in: directory)
+        #expect(worker.termination == .exited(0) && worker.stdout.contains("all 3 jobs done"), "\(worker)")
     }
 
     /// `campaign status` reads: a database that holds no campaign, or an
