@@ -51,17 +51,21 @@ public enum DatasetPreparation {
     /// (10,000 of 60,000), train = the rest (50,000).
     ///
     /// Every file is written atomically; calling this again with the same
-    /// arguments rewrites identical artifacts.
+    /// arguments rewrites identical artifacts. `shouldStop` is asked between
+    /// files read and splits written; when it says yes this throws
+    /// `PreparationStopped`, having removed any split it had written.
     public static func prepare(
         source: DatasetSource = .debianFashionMNIST,
         seed: UInt64,
         trainCount: Int? = nil,
         validationCount: Int? = nil,
         into directory: URL,
-        metadata: [String: String] = [:]
+        metadata: [String: String] = [:],
+        shouldStop: () -> Bool = { false }
     ) throws -> PreparedDataset {
         try PosixFile.createDirectories(directory.path)
-        let loaded = try load(source: source, downloadDirectory: directory.appendingPathComponent("downloads"))
+        let loaded = try load(source: source, downloadDirectory: directory.appendingPathComponent("downloads"),
+                              shouldStop: shouldStop)
         let official = loaded.train
         let validationSize = validationCount ?? official.count / 6
         let trainSize = trainCount ?? official.count - validationSize
@@ -96,7 +100,12 @@ public enum DatasetPreparation {
             ("validation", official, validationIndices),
             ("test", loaded.test, Array(0..<loaded.test.count)),
         ]
+        var written: [URL] = []
         for (split, url) in zip(splits, urls) {
+            if shouldStop() {
+                for url in written { try? FileManager.default.removeItem(at: url) }
+                throw PreparationStopped()
+            }
             var splitMetadata = common
             splitMetadata["split"] = split.name
             let archive = TensorArchive(tensors: [
@@ -107,6 +116,7 @@ public enum DatasetPreparation {
                 StoredTensor(name: "normalization.std", shape: [std.count], values: std),
             ], metadata: splitMetadata)
             try ArtifactFile.write(archive, to: url)
+            written.append(url)
         }
         return PreparedDataset(
             dataset: source.dataset, trainURL: urls[0], validationURL: urls[1], testURL: urls[2],
@@ -118,12 +128,13 @@ public enum DatasetPreparation {
     /// Fetches, verifies and decodes the official training and test sets of
     /// `source`, without splitting or normalising. Returns the SHA-256 of
     /// every file read, by file name.
-    public static func load(source: DatasetSource, downloadDirectory: URL) throws
+    public static func load(source: DatasetSource, downloadDirectory: URL, shouldStop: () -> Bool = { false }) throws
         -> (train: ImageSet, test: ImageSet, checksums: [String: String])
     {
         let fetcher = DatasetFetcher(source: source, downloadDirectory: downloadDirectory)
         var checksums: [String: String] = [:]
         func fetch(_ published: String) throws -> URL {
+            if shouldStop() { throw PreparationStopped() }
             // Local directories may hold the files extracted (without ".gz").
             let file = try fetcher.fetch(oneOf: [published, String(published.dropLast(3))])
             checksums[file.url.lastPathComponent] = file.sha256
@@ -178,3 +189,7 @@ public enum DatasetPreparation {
         }
     }
 }
+
+/// `DatasetPreparation` stopped because its caller asked it to; nothing it
+/// was writing is left behind.
+public struct PreparationStopped: Error, Sendable {}

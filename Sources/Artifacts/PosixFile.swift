@@ -13,9 +13,25 @@ final class PosixFile {
 
     deinit { if descriptor >= 0 { _ = Glibc.close(descriptor) } }
 
-    /// Opens `path` for reading.
+    /// Opens `path` for reading; it must be a regular file. (Opened without
+    /// blocking, so a FIFO or device at the path is refused instead of
+    /// hanging the process in `open` where no signal can stop it.)
     static func openForReading(_ path: String) throws -> PosixFile {
-        try open(path, flags: O_RDONLY | O_CLOEXEC, operation: "open")
+        let file = try open(path, flags: O_RDONLY | O_NONBLOCK | O_CLOEXEC, operation: "open")
+        var status = stat()
+        guard fstat(file.descriptor, &status) == 0 else { throw ArtifactError.io(path: path, operation: "stat", errno: errno) }
+        guard status.st_mode & S_IFMT == S_IFREG else {
+            let kind: String
+            switch status.st_mode & S_IFMT {
+            case S_IFIFO: kind = "a FIFO"
+            case S_IFDIR: kind = "a directory"
+            case S_IFCHR, S_IFBLK: kind = "a device"
+            case S_IFSOCK: kind = "a socket"
+            default: kind = "a special file"
+            }
+            throw ArtifactError.notAnArtifact(path: path, reason: "it is \(kind), not a regular file")
+        }
+        return file
     }
 
     /// Creates `path`, which must not exist yet, for writing.

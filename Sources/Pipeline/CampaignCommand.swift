@@ -30,6 +30,7 @@ public enum CampaignCommand {
 
     /// Runs `campaign` with argv (including the program name); returns the exit status.
     public static func main(_ arguments: [String]) -> Int32 {
+        StopSignals.install()   // a signal ends any wait for the database (exit 75)
         let rest = arguments.dropFirst()
         guard let name = rest.first, name != "--help" else {
             Console.out(helpText)

@@ -116,11 +116,11 @@ public func runStage(_ stage: Stage, arguments: [String], setting: String? = nil
                            details: exitStatusHelp)
     var context: StageContext?
     var runID: Int64?
+    StopSignals.install()
     do {
         let parsed = try spec.parse(arguments.dropFirst())
         let budget = Budget(maxJobs: try parsed.integer("--max-jobs", in: 0...1_000_000_000),
                             maxSeconds: try parsed.number("--max-seconds", in: 0...1e9))
-        StopSignals.install()
         let opened = try openCampaign(parsed, create: true)
         let ctx = StageContext(stage: stage.name, arguments: parsed, pipeline: opened.pipeline, campaign: opened.campaign,
                                workerID: parsed.string("--worker-id") ?? defaultWorkerID(), budget: budget)
@@ -162,6 +162,7 @@ public func runStage(_ stage: Stage, arguments: [String], setting: String? = nil
 /// Prints `error` the way every executable does and returns its exit status.
 @discardableResult
 func report(_ error: any Error, command: String) -> ExitStatus {
+    let error = interruptedWait(error) ?? error
     let status = exitStatus(for: error)
     switch error {
     case let help as HelpRequested: Console.out(help.text)
@@ -169,6 +170,14 @@ func report(_ error: any Error, command: String) -> ExitStatus {
     default: Console.error("\(command): error: \(error)")
     }
     return status
+}
+
+/// A lock wait that a stop signal cut short (`DatabaseWaits`), as the
+/// interruption it is: nothing was written, so running again continues.
+func interruptedWait(_ error: any Error) -> StageInterrupted? {
+    guard let database = error as? DatabaseError, database.isBusy, DatabaseWaits.stopped else { return nil }
+    let signal = StopSignals.received.map(StopSignals.name) ?? "a stop signal"
+    return StageInterrupted("interrupted by \(signal) while waiting for the campaign database")
 }
 
 /// The exit statuses, for `--help`.

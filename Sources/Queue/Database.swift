@@ -1,4 +1,5 @@
 import CSQLite
+import Synchronization
 
 /// A value bound to, or read from, a SQL statement.
 public enum SQLValue: Sendable, Equatable {
@@ -53,7 +54,17 @@ public final class Database {
         self.handle = opened
         self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         sqlite3_extended_result_codes(opened, 1)
-        sqlite3_busy_timeout(opened, busyTimeoutMilliseconds)
+        // SQLite's own busy timeout cannot be interrupted; this handler waits
+        // the same way (growing sleeps up to the timeout) but, once
+        // `DatabaseWaits.stop()` has been called, no longer than its grace.
+        sqlite3_busy_handler(opened, { limit, count in
+            let (sleep, slept) = DatabaseWaits.delay(afterAttempts: Int(count))
+            let allowed = DatabaseWaits.stopped ? min(DatabaseWaits.graceMilliseconds, Int(bitPattern: limit))
+                                                : Int(bitPattern: limit)
+            guard slept + sleep <= allowed else { return 0 }
+            sqlite3_sleep(Int32(sleep))
+            return 1
+        }, UnsafeMutableRawPointer(bitPattern: Int(busyTimeoutMilliseconds)))
     }
 
     deinit {
@@ -133,12 +144,13 @@ public final class Database {
             let now: String
             do {
                 now = try queryFirst("PRAGMA journal_mode = \(mode.rawValue.uppercased())", []) { $0.text(0) } ?? ""
-            } catch let error as DatabaseError where error.primaryCode == SQLITE_BUSY && waited < busyTimeoutMilliseconds {
+            } catch let error as DatabaseError where error.primaryCode == SQLITE_BUSY && waited < busyTimeoutMilliseconds
+                                                      && !DatabaseWaits.stopped {
                 waited += Self.pause()
                 continue
             }
             if now.lowercased() == mode.rawValue { break }
-            guard waited < busyTimeoutMilliseconds else {
+            guard waited < (DatabaseWaits.stopped ? Int32(DatabaseWaits.graceMilliseconds) : busyTimeoutMilliseconds) else {
                 throw DatabaseError(code: SQLITE_ERROR,
                                     message: "could not switch the journal to \(mode.rawValue) (still \(now)); "
                                         + "HINT: stop the other processes using this database first",
@@ -174,6 +186,34 @@ public final class Database {
         let statement = Statement(handle: raw, database: handle, path: path, sql: sql)
         statements[sql] = statement
         return statement
+    }
+}
+
+/// Waits for another process's lock (the busy handler of every
+/// `Database`) that a stop request cuts short: after `stop()` — which a
+/// signal handler may call — a statement that has waited `graceMilliseconds`
+/// fails with `SQLITE_BUSY` within one more sleep (at most 100 ms), so a
+/// stopping process still gets a short chance to record its last writes
+/// (release its job) but never waits out the whole busy timeout.
+public enum DatabaseWaits {
+    private static let stopRequested = Atomic<Bool>(false)
+
+    /// How long a wait may still last once a stop is requested.
+    public static let graceMilliseconds = 1000
+
+    /// Ends every current and future wait (async-signal-safe).
+    public static func stop() { stopRequested.store(true, ordering: .relaxed) }
+
+    /// Whether `stop()` has been called.
+    public static var stopped: Bool { stopRequested.load(ordering: .relaxed) }
+
+    /// SQLite's own schedule of sleeps (ms) between lock attempts, then 100 ms each.
+    static let delays = [1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100]
+
+    /// The sleep before attempt `attempts` + 1 and the milliseconds slept before it.
+    static func delay(afterAttempts attempts: Int) -> (sleep: Int, slept: Int) {
+        if attempts < delays.count { return (delays[attempts], delays[..<attempts].reduce(0, +)) }
+        return (100, delays.reduce(0, +) + 100 * (attempts - delays.count))
     }
 }
 

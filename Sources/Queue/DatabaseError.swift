@@ -15,6 +15,10 @@ public struct DatabaseError: Error, CustomStringConvertible, Sendable {
     /// The primary result code (the low byte of `code`), e.g. `SQLITE_BUSY`.
     public var primaryCode: Int32 { code & 0xFF }
 
+    /// Another connection held the lock for longer than this one would wait
+    /// (`SQLITE_BUSY`; see `DatabaseWaits`).
+    public var isBusy: Bool { primaryCode == SQLITE_BUSY }
+
     public var description: String {
         let name = String(cString: sqlite3_errstr(code))
         var text = "\(path): SQLite error \(code) (\(name)): \(message)"

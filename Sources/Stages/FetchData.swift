@@ -34,11 +34,18 @@ public enum FetchData {
         let data = context.pipeline.data
         let source = try DatasetSource(dataset: data.dataset, location: data.source, checksums: data.sha256 ?? [:])
         context.say("reading \(data.dataset.rawValue) from \(data.source)")
-        let prepared = try DatasetPreparation.prepare(
-            source: source, seed: stageSeed(context, "fetch-data/split"), trainCount: data.trainCount,
-            validationCount: data.validationCount, into: directory(context),
-            metadata: ["stage": "fetch-data", "campaign": context.pipeline.campaign.name,
-                       "campaign_seed": String(context.pipeline.campaign.seed)])
+        let prepared: PreparedDataset
+        do {
+            prepared = try DatasetPreparation.prepare(
+                source: source, seed: stageSeed(context, "fetch-data/split"), trainCount: data.trainCount,
+                validationCount: data.validationCount, into: directory(context),
+                metadata: ["stage": "fetch-data", "campaign": context.pipeline.campaign.name,
+                           "campaign_seed": String(context.pipeline.campaign.seed)],
+                shouldStop: { StopSignals.received != nil })
+        } catch is PreparationStopped {
+            return .incomplete(reason: "\(context.stopReason(unitsDone: 0) ?? "stopped") before the splits were complete "
+                               + "(none kept)")
+        }
         for (name, value) in [("train_count", prepared.trainCount), ("validation_count", prepared.validationCount),
                               ("test_count", prepared.testCount)] {
             try context.recordMetric(step: 0, name: name, value: Double(value))

@@ -60,6 +60,11 @@ func leading(_ count: Int, of set: LabelledImages) -> LabelledImages {
 /// `BLASKernelSelection`), then `runStage`, naming the kernels in the
 /// stage's "running:" line.
 public func runComputeStage(_ stage: Stage, arguments: [String] = CommandLine.arguments) -> Int32 {
-    BLASKernelSelection.selectAtLaunch()
+    // Handlers first, signals blocked: one that arrives during a restart
+    // stays pending through execv for the new process's handlers.
+    StopSignals.blocked {
+        StopSignals.install(unblocking: false)
+        BLASKernelSelection.selectAtLaunch()
+    }
     return runStage(stage, arguments: arguments, setting: BLASKernelSelection.describe())
 }

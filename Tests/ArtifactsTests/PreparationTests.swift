@@ -13,6 +13,24 @@ import Testing
         return (mean, variance.squareRoot())
     }
 
+    /// Asked to stop after the training split is written, preparation
+    /// throws and removes that split: no partial set of splits is left.
+    @Test func stoppingPartWayKeepsNoSplit() throws {
+        let data = try TemporaryDirectory()
+        let checksums = try Fixtures.writeIDXDataset(in: data, train: 120, test: 30)
+        let source = DatasetSource(dataset: .mnist, location: data.url, checksums: checksums)
+        let output = try TemporaryDirectory()
+        var questions = 0
+        // Four files read, then the first split written: stop before the second.
+        #expect(throws: PreparationStopped.self) {
+            try DatasetPreparation.prepare(source: source, seed: 11, trainCount: 90, validationCount: 20, into: output.url,
+                                           shouldStop: { questions += 1; return questions == 6 })
+        }
+        #expect(questions == 6)
+        let left = try FileManager.default.contentsOfDirectory(atPath: output.url.path)
+        #expect(!left.contains { $0.hasSuffix(ArtifactFile.fileExtension) }, "\(left)")
+    }
+
     @Test func splitsNormalisesAndWritesThreeArtifacts() throws {
         let data = try TemporaryDirectory()
         let checksums = try Fixtures.writeIDXDataset(in: data, train: 120, test: 30)

@@ -93,6 +93,23 @@ import Testing
         #expect(worker.termination == .exited(0) && worker.stdout.contains("all 3 jobs done"), "\(worker)")
     }
 
+    /// SIGTERM while a worker waits for another process's lock ends the
+    /// wait: exit 75 at once, not when the 60 s busy timeout runs out.
+    @Test func aStopSignalEndsALockWait() throws {
+        let (db, _) = try seededCampaign(jobs: 1)
+        let holder = try Database(path: db, create: false)
+        try holder.execute("BEGIN IMMEDIATE")
+        let worker = try ChildProcess("queue-worker", ["--db", db], logPrefix: directory.file("waiting"))
+        usleep(1_500_000)
+        #expect(!worker.poll(), "the worker should be waiting for the lock: \(worker.stdout)\n\(worker.stderr)")
+        let signalled = Date()
+        worker.send(SIGTERM)
+        #expect(worker.wait(timeout: 30) == .exited(75), "\(worker.stdout)\n\(worker.stderr)")
+        #expect(Date().timeIntervalSince(signalled) < 2, "took \(Date().timeIntervalSince(signalled)) s")
+        #expect(worker.stdout.contains("interrupted by SIGTERM while waiting for the campaign database"), "\(worker.stdout)")
+        try holder.execute("ROLLBACK")
+    }
+
     /// `campaign status` reads: a database that holds no campaign, or an
     /// empty file, is refused and left exactly as it was.
     @Test func statusNeverCreatesOrMigrates() throws {

@@ -81,7 +81,11 @@ public final class ChildProcess {
     /// Starts the built executable `name` with `arguments` and this
     /// process's environment changed by `environment` (a nil value unsets
     /// the variable); output goes to `logPrefix.out` / `logPrefix.err`.
-    public init(_ name: String, _ arguments: [String], logPrefix: String, environment: [String: String?] = [:]) throws {
+    /// `blocked` signals start blocked in the child, so one sent at once
+    /// waits until the child unblocks it (as if it came before the child
+    /// could install its handlers).
+    public init(_ name: String, _ arguments: [String], logPrefix: String, environment: [String: String?] = [:],
+                blocked: [Int32] = []) throws {
         let path = productsDirectory + "/" + name
         stdoutPath = logPrefix + ".out"
         stderrPath = logPrefix + ".err"
@@ -90,12 +94,13 @@ public final class ChildProcess {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        // Start with no blocked signals and default dispositions, whatever the test runner uses.
+        // Start with only `blocked` blocked and default dispositions, whatever the test runner uses.
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
         var signals = sigset_t()
         sigemptyset(&signals)
+        for signal in blocked { sigaddset(&signals, signal) }
         posix_spawnattr_setsigmask(&attributes, &signals)
         sigfillset(&signals)
         sigdelset(&signals, SIGKILL)

@@ -175,6 +175,36 @@ import Testing
         #expect(swapped.stderr.contains("HINT: the data files were replaced or mixed up"), "\(swapped.stderr)")
     }
 
+    /// A stop signal that arrives before the stage could install its
+    /// handlers — also across the restart that picks OpenBLAS's kernels —
+    /// is received once they are: fetch-data exits 75 and keeps no split.
+    @Test(arguments: [nil, "Prescott"])
+    func fetchDataStoppedBeforeItStartsKeepsNothing(pretendedPick: String?) throws {
+        let setup = try Setup()
+        let args = setup.arguments(setup.pipeline("p", Self.sections()), db: "c")
+        let process = try ChildProcess("fetch-data", args, logPrefix: setup.directory.file("fetch"),
+                                       environment: ["OPENBLAS_CORETYPE": nil, "GTN_NAS_OPENBLAS_CHOICE": nil,
+                                                     "GTN_NAS_TEST_OPENBLAS_PICK": pretendedPick],
+                                       blocked: [SIGTERM])
+        process.send(SIGTERM)
+        #expect(process.wait(timeout: 30) == .exited(75), "\(process.stdout)\n\(process.stderr)")
+        #expect(process.stdout.contains("interrupted by SIGTERM before the splits were complete (none kept)"), "\(process.stdout)")
+        let kept = (try? FileManager.default.contentsOfDirectory(atPath: setup.directory.file("art/data"))) ?? []
+        #expect(!kept.contains { $0.hasSuffix(".lz4") }, "\(kept)")
+    }
+
+    /// A FIFO where the generator should be is refused at once (it used to
+    /// block gtn-evaluate in open(), deaf to SIGTERM).
+    @Test func aFIFOInPlaceOfAnArtifactIsRefused() throws {
+        let setup = try Setup()
+        let args = setup.arguments(setup.pipeline("p", Self.sections()), db: "c")
+        for stage in ["fetch-data", "propose-architectures"] { try setup.run(stage, args) }
+        try FileManager.default.createDirectory(atPath: setup.directory.file("art/meta-training"), withIntermediateDirectories: true)
+        #expect(mkfifo(setup.directory.file("art/meta-training/generator.safetensors.lz4"), 0o644) == 0)
+        let run = try setup.run("gtn-evaluate", args, expect: 2)
+        #expect(run.stderr.contains("it is a FIFO, not a regular file"), "\(run.stderr)")
+    }
+
     @Test func aParameterBandKeepsEverySampledProposalWithinIt() throws {
         let setup = try Setup()
         let banded = setup.pipeline("banded", Self.sections(architectures: 12, include: ", \"parameter_band\": [300, 1500]"))
