@@ -26,7 +26,8 @@ struct OpenedCampaign {
 /// Database: `--db PATH`, else `queue/<--campaign>.sqlite`, else
 /// `queue/<pipeline campaign.name>.sqlite`. With `--pipeline` the campaign is
 /// created when missing (if `create`), and an existing one must have been
-/// created with the same pipeline (canonical JSON) unless `--force`.
+/// created with the same pipeline (canonical JSON) unless `--force` or no
+/// work is finished yet.
 /// Without `--pipeline` the recorded pipeline is used. `readOnly` opens an
 /// existing campaign for reading: nothing is created, migrated, recorded or
 /// switched (journal mode).
@@ -71,7 +72,10 @@ func openCampaign(_ arguments: ParsedArguments, create: Bool, readOnly: Bool = f
         let recorded = try JSONValue(parsing: record.json)
         let changes = config.document.differences(from: recorded).map { "\($0.path): \($0.old) -> \($0.new)" }
         if !changes.isEmpty {
-            guard arguments.flag("--force") else { throw CampaignError.pipelineChanged(path: path, changes: changes) }
+            // Before any work is finished (e.g. fetch-data stopped on a missing checksum) nothing depends on the old one.
+            guard try arguments.flag("--force") || !campaign.hasFinishedWork() else {
+                throw CampaignError.pipelineChanged(path: path, changes: changes)
+            }
             try campaign.recordPipeline(name: config.campaign.name, json: config.document.canonicalText, changes: changes)
         }
         pipeline = config

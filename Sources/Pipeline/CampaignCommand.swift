@@ -64,7 +64,7 @@ public enum CampaignCommand {
         var lines = ["campaign \(opened.pipeline.campaign.name) (\(opened.campaign.path))"]
         if let record = try opened.campaign.pipeline() {
             lines.append("pipeline sha256 \(record.sha256.prefix(16)), created \(timestamp(record.createdAt))"
-                + (record.updatedAt != record.createdAt ? ", replaced \(timestamp(record.updatedAt)) (--force)" : ""))
+                + (record.updatedAt != record.createdAt ? ", replaced \(timestamp(record.updatedAt))" : ""))
         }
         lines += ["", "stages:"]
         let stages = try opened.campaign.stages()

@@ -161,9 +161,17 @@ public final class Campaign {
                 VALUES (1, ?1, ?2, ?3, ?4, ?4)
                 ON CONFLICT (id) DO UPDATE SET name = ?1, pipeline_json = ?2, pipeline_sha256 = ?3, updated_at = ?4
                 """, [.text(name), .text(json), .text(SHA256.hash(json)), .real(now)])
-            let message = changes.isEmpty ? "campaign created" : "pipeline replaced (--force): " + changes.joined(separator: "; ")
+            let message = changes.isEmpty ? "campaign created" : "pipeline replaced: " + changes.joined(separator: "; ")
             try insertEvent(stage: nil, kind: changes.isEmpty ? "created" : "pipeline-changed", message: message, jobID: nil, at: now)
         }
+    }
+
+    /// Whether any stage has finished or any job is done: until then a
+    /// changed pipeline can replace the recorded one without `--force`.
+    public func hasFinishedWork() throws -> Bool {
+        try database.queryFirst("""
+            SELECT EXISTS (SELECT 1 FROM stages WHERE status = 'done') OR EXISTS (SELECT 1 FROM jobs WHERE state = 'done')
+            """, []) { $0.int(0) != 0 } ?? false
     }
 
     // MARK: Stages

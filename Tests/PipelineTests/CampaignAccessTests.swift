@@ -13,7 +13,7 @@ import Testing
         try openCampaign(try spec.parse(arguments), create: true)
     }
 
-    @Test func recordsThePipelineAndRefusesAChangedOneUnlessForced() throws {
+    @Test func recordsThePipelineAndRefusesAChangedOneOnceWorkIsDoneUnlessForced() throws {
         let db = directory.file("c.sqlite")
         let original = directory.write("p.json", testPipeline())
         let created = try open(["--pipeline", original, "--db", db])
@@ -24,6 +24,14 @@ import Testing
         directory.write("same.json", testPipeline().replacingOccurrences(of: "\n", with: " "))
         _ = try open(["--pipeline", directory.file("same.json"), "--db", db])
         #expect(try open(["--db", db]).pipeline.data.trainCount == 55000)
+
+        // Before any work is finished a corrected pipeline simply replaces the recorded one.
+        let corrected = directory.write("corrected.json", testPipeline(maxAttempts: 4))
+        #expect(try open(["--pipeline", corrected, "--db", db]).pipeline.queue.maxAttempts == 4)
+        #expect(try created.campaign.events().last?.message == "pipeline replaced: queue.max_attempts: 3 -> 4")
+        _ = try open(["--pipeline", original, "--db", db])
+        let run = try created.campaign.beginStageRun("fetch-data", decision: .run, reason: "test", worker: "w")
+        try created.campaign.endStageRun(run, stage: "fetch-data", exitStatus: 0, stageDone: true, reason: "done")
 
         let changed = directory.write("changed.json", testPipeline(maxAttempts: 5)
             .replacingOccurrences(of: "\"train_count\": 55000", with: "\"train_count\": 50000"))

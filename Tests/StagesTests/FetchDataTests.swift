@@ -72,4 +72,20 @@ import Testing
         #expect(absent.termination == .exited(2), "stderr: \(absent.stderr)")
         #expect(absent.stderr.contains("nowhere"), "stderr: \(absent.stderr)")
     }
+
+    /// A first run that stops on a missing checksum has finished nothing, so
+    /// the pipeline corrected as its hint says is accepted without --force.
+    @Test func aPipelineCorrectedBeforeAnyWorkIsAccepted() throws {
+        let directory = TemporaryDirectory()
+        let checksums = try Self.writeDataset(in: directory.file("mnist"))
+        var partial = checksums
+        partial["t10k-labels-idx1-ubyte"] = nil
+        let arguments = { (file: String) in ["--pipeline", file, "--db", directory.file("c.sqlite"), "--artifacts", directory.file("art")] }
+        let first = try runProduct("fetch-data", arguments(directory.write("first.json", Self.pipeline(
+            name: "c", source: directory.file("mnist"), checksums: partial))), in: directory)
+        #expect(first.termination == .exited(2) && first.stderr.contains("t10k-labels-idx1-ubyte"), "\(first.stderr)")
+        let corrected = try runProduct("fetch-data", arguments(directory.write("corrected.json", Self.pipeline(
+            name: "c", source: directory.file("mnist"), checksums: checksums))), in: directory)
+        #expect(corrected.termination == .exited(0), "\(corrected.stdout)\n\(corrected.stderr)")
+    }
 }
