@@ -62,6 +62,18 @@ public struct SearchSpace: Sendable, Equatable {
         }
     }
 
+    /// `distinctCount` for people: "412,964,604", or "more than
+    /// 9,223,372,036,854,775,806" where the count saturated.
+    public var distinctCountDescription: String {
+        let grouped = { (n: Int) in
+            String(n).reversed().enumerated().reduce(into: "") { text, pair in
+                if pair.offset > 0 && pair.offset % 3 == 0 { text.append(",") }
+                text.append(pair.element)
+            }.reversed().map(String.init).joined()
+        }
+        return distinctCount == .max ? "more than \(grouped(.max - 1))" : grouped(distinctCount)
+    }
+
     /// Whether `architecture` is one of this space's.
     public func contains(_ architecture: Architecture) -> Bool {
         widths.contains(architecture.width) && blocks.contains(architecture.blocks.count)

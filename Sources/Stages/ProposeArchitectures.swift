@@ -84,6 +84,6 @@ public enum ProposeArchitectures {
         let added = try context.jobs.enqueue(jobs)
         try context.recordMetric(step: 0, name: "proposed", value: Double(architectures.count))
         try context.recordMetric(step: 0, name: "search_space_size", value: Double(space.distinctCount))
-        return .done(summary: "\(architectures.count) architectures proposed (\(added) new) from a space of \(space.distinctCount)")
+        return .done(summary: "\(architectures.count) architectures proposed (\(added) new) from a space of \(space.distinctCountDescription)")
     }
 }

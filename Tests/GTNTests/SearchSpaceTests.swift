@@ -13,6 +13,13 @@ import TensorCore
         }
     }
 
+    @Test func spaceSizesReadAsNumbersOrAsABound() throws {
+        #expect(SearchSpace.standard.distinctCountDescription == "412,964,604")
+        let huge = try SearchSpace(blocks: 1...8, layersPerBlock: 1...16)
+        #expect(huge.distinctCount == .max)
+        #expect(huge.distinctCountDescription == "more than 9,223,372,036,854,775,806")
+    }
+
     @Test func aFilteredSampleIsTheUnfilteredSampleWithoutTheRejected() throws {
         let stream = RandomStream(seed: 14)
         let wide = { (a: Architecture) in a.width == 32 }
