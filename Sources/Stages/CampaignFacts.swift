@@ -47,6 +47,23 @@ struct CampaignFacts {
     /// Seed of the report's bootstrap streams.
     let bootstrapSeed: UInt64
 
+    /// Stages whose results were computed under more than one setting
+    /// (a pipeline changed with `--force` after some were done).
+    var mixedSettings: [String] {
+        [(GTNEvaluate.name, gtnScores.map(\.computed?.settings)), (RealEvaluate.name, realScores.map(\.computed?.settings))]
+            .filter { Set($0.1).count > 1 }.map(\.0)
+    }
+
+    /// How many results of each stage were computed with each BLAS kernel
+    /// family and thread count ("unrecorded" for older results).
+    var arithmetic: [(stage: String, counts: [(String, Int)])] {
+        [(GTNEvaluate.name, gtnScores.map(\.computed?.arithmetic)), (RealEvaluate.name, realScores.map(\.computed?.arithmetic))]
+            .filter { !$0.1.isEmpty }
+            .map { stage, values in
+                (stage, Dictionary(values.map { ($0 ?? "unrecorded", 1) }, uniquingKeysWith: +).sorted { $0.key < $1.key })
+            }
+    }
+
     static func gather(_ context: StageContext) throws -> CampaignFacts {
         var problems: [String] = []
         /// `body`'s value, or `fallback` with the error noted in `problems`.

@@ -22,10 +22,12 @@ enum Checkpoint {
     /// section as written, or `{}` when defaulted), plus `"search":…` when
     /// meta-training draws its learners from the search space.
     static func settings(_ context: StageContext) -> String {
-        guard case .object(let members) = context.pipeline.document else { return "{}" }
-        let wanted = ["campaign", "data", "meta_training"]
-            + (context.pipeline.metaTraining.learners == .searchSpace ? ["search"] : [])
-        return JSONValue.object(wanted.map { key in (key, members.first { $0.key == key }?.value ?? .object([])) }).canonicalText
+        JSONValue.object(pipelineSections(context, sections(context))).canonicalText
+    }
+
+    /// The sections the generator depends on.
+    static func sections(_ context: StageContext) -> [String] {
+        ["campaign", "data", "meta_training"] + (context.pipeline.metaTraining.learners == .searchSpace ? ["search"] : [])
     }
 
     /// Metadata of the stage's artifacts.

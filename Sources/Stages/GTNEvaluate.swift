@@ -61,6 +61,8 @@ public enum GTNEvaluate {
         let naswotBatch = leading(naswotImages, of: data.train)
         let steps = context.pipeline.gtnEvaluationSteps
         let mode = context.pipeline.metaTraining.curriculum
+        let computed = ComputeRecord(settings: settingsFingerprint(context, sections: Checkpoint.sections(context) + ["gtn_evaluation"]),
+                                     arithmetic: BLASKernelSelection.describe())
         return try drainJobs(context) { job, context in
             let started = monotonicSeconds()
             let architecture = try ArchitectureJob.architecture(of: job)
@@ -74,7 +76,8 @@ public enum GTNEvaluate {
             let seconds = monotonicSeconds() - started
             return encodeJSON(GTNScore(architecture: architecture.description, score: score, steps: steps, seconds: seconds,
                                        parameters: learner.parameterCount, multiplyAdds: learner.multiplyAdds,
-                                       trainingFree: trainingFreeScores(learner, initial: initial, batch: naswotBatch)))
+                                       trainingFree: trainingFreeScores(learner, initial: initial, batch: naswotBatch),
+                                       computed: computed))
         }
     }
 }

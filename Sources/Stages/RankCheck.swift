@@ -29,6 +29,8 @@ struct RankCheckFacts: Equatable {
     let calibrationScored: Int
     /// Dead jobs of the campaign's job stages, e.g. ["gtn-evaluate": 2].
     let deadJobs: [String: Int]
+    /// Stages whose results were computed under different settings.
+    var mixedSettings: [String] = []
     /// GTN's Spearman ρ against the truth on the scored calibration pairs, and its interval.
     let gtnSpearman: Double?
     let gtnInterval: BootstrapInterval?
@@ -59,6 +61,11 @@ func deadJobsFailure(_ deadJobs: [String: Int]) -> ReportCheck? {
 
 func decideRankCheck(_ facts: RankCheckFacts) -> ReportCheck {
     if let failure = deadJobsFailure(facts.deadJobs) { return failure }
+    if !facts.mixedSettings.isEmpty {
+        return .fail("the results of \(facts.mixedSettings.joined(separator: " and ")) were computed under different settings "
+                     + "(the pipeline was changed with --force after some were done), so they cannot be ranked together; "
+                     + "start a new campaign with the new pipeline")
+    }
     guard facts.calibrationSelected > 0 else {
         return .fail("the calibration sample is empty (real_evaluation.calibration is 0); the GTN ranking cannot be checked")
     }

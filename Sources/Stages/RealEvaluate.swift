@@ -56,6 +56,9 @@ public enum RealEvaluate {
                                   learningRate: try proxyLearningRate(context, data: data, scoring: scoring, selection: selection))
         let ladder = learningCurveSteps(budget: settings.steps)
         let validation = leading(settings.validationImages, of: data.validation)
+        let computed = ComputeRecord(
+            settings: settingsFingerprint(context, sections: ["campaign", "data", "meta_training", "gtn_evaluation", "real_evaluation"]),
+            arithmetic: BLASKernelSelection.describe())
         let test = leading(settings.testImages, of: data.test)
         return try drainJobs(context) { job, context in
             let architecture = try ArchitectureJob.architecture(of: job)
@@ -108,7 +111,7 @@ public enum RealEvaluate {
                 seconds: progress.trainingSeconds + monotonicSeconds() - evaluationStarted,
                 proxyScore: proxyResult.score, proxySteps: proxy.steps, proxySeconds: proxyResult.seconds,
                 proxyLearningRate: proxy.learningRate, proxyBatch: proxy.batch, learningCurve: progress.curve,
-                parameters: learner.parameterCount))
+                parameters: learner.parameterCount, computed: computed))
             // The result is recorded next, in the transaction that ends the job; a
             // kill in between costs a rerun from scratch, which gives the same result.
             try? FileManager.default.removeItem(at: checkpoint)

@@ -91,6 +91,11 @@ struct ReportDocument {
             "campaign seed: \(p.campaign.seed) (every stage's streams derive from it and the stage, job or purpose)",
             "project version: \(facts.version)",
         ]
+        for (stage, counts) in facts.arithmetic {
+            let list = counts.map { "\($0.0) (\($0.1))" }.joined(separator: "; ")
+            lines.append((counts.count > 1 ? "**\(stage) results mix arithmetic** (their last bits depend on it): "
+                                           : "\(stage) results computed with ") + list)
+        }
         lines.append("machine writing this report: " + facts.machine.joined(separator: "; "))
         lines.append("written: \(timestamp(facts.writtenAt))")
         return "## Provenance\n\n" + lines.map { "- \($0)\n" }.joined() + "\n"
@@ -231,7 +236,7 @@ struct ReportDocument {
         }
         let check = decideRankCheck(RankCheckFacts(
             threshold: threshold, calibrationSelected: selection.calibration.count, calibrationScored: pairs.count,
-            deadJobs: facts.jobCounts.mapValues { $0[.dead] }, gtnSpearman: gtnRho,
+            deadJobs: facts.jobCounts.mapValues { $0[.dead] }, mixedSettings: facts.mixedSettings, gtnSpearman: gtnRho,
             gtnInterval: analyses[0].spearmanInterval, baselines: baselines))
         guard !pairs.isEmpty else {
             return (text + "No calibration architecture has both results, so the ranking cannot be checked.\n\n", check)

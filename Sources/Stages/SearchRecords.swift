@@ -47,6 +47,8 @@ public struct GTNScore: Codable, Equatable, Sendable {
     /// The architecture's training-free scores at its initial weights; nil
     /// in results of older versions.
     public let trainingFree: TrainingFreeRecord?
+    /// What the score was computed under (`ComputeRecord`); nil in results of older versions.
+    public let computed: ComputeRecord?
 
     /// `scores` best first (ties by encoding): the order of "top by GTN score".
     static func ranked(_ scores: [GTNScore]) -> [GTNScore] {
@@ -89,6 +91,18 @@ public struct RealScore: Codable, Equatable, Sendable {
     /// steps): the early-stopping predictors. nil in results of older versions.
     public let learningCurve: [CurvePoint]?
     public let parameters: Int
+    /// What the scores were computed under; nil in results of older versions.
+    public let computed: ComputeRecord?
+}
+
+/// The settings and the arithmetic a result was computed with.
+public struct ComputeRecord: Codable, Equatable, Sendable {
+    /// SHA-256 of the pipeline sections the result depends on: results
+    /// with different ones must not be ranked together.
+    public let settings: String
+    /// The BLAS kernels and thread count (`BLASKernelSelection.describe()`):
+    /// sums in another order, so results differ in their last bits.
+    public let arithmetic: String
 }
 
 /// The done results of `stage`'s jobs, decoded as `Result`, by architecture.

@@ -1,6 +1,8 @@
 import Artifacts
+import Checksums
 import Foundation
 import GTN
+import JSONText
 import Pipeline
 import TensorCore
 
@@ -14,6 +16,20 @@ public func labelledImages(_ archive: TensorArchive, from url: URL) throws -> La
     }
     return LabelledImages(images: NDArray(shape: shape, data: try archive.values("images", as: Float.self)),
                           labels: try archive.values("labels", as: Int64.self).map(Int.init))
+}
+
+/// The pipeline sections `keys`, each as written (or `{}` when defaulted),
+/// for canonical JSON of the settings some result depends on.
+func pipelineSections(_ context: StageContext, _ keys: [String]) -> [(String, JSONValue)] {
+    guard case .object(let members) = context.pipeline.document else { return keys.map { ($0, .object([])) } }
+    return keys.map { key in (key, members.first { $0.key == key }?.value ?? .object([])) }
+}
+
+/// SHA-256 of the canonical JSON of the pipeline sections `keys`: recorded
+/// with a result, so results computed under different settings are never
+/// mixed unnoticed.
+func settingsFingerprint(_ context: StageContext, sections keys: [String]) -> String {
+    SHA256.hash(JSONValue.object(pipelineSections(context, keys)).canonicalText)
 }
 
 /// A seed for `purpose` derived from the campaign seed (never from the worker or clock).

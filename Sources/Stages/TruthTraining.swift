@@ -60,10 +60,7 @@ enum TruthCheckpoint {
     /// `data`, `gtn_evaluation` and `real_evaluation` sections, the
     /// architecture and the proxy's learning rate.
     static func fingerprint(_ context: StageContext, architecture: String, proxyLearningRate: Double) -> String {
-        guard case .object(let members) = context.pipeline.document else { return SHA256.hash(architecture) }
-        let sections = ["campaign", "data", "gtn_evaluation", "real_evaluation"].map { key in
-            (key, members.first { $0.key == key }?.value ?? JSONValue.object([]))
-        }
+        let sections = pipelineSections(context, ["campaign", "data", "gtn_evaluation", "real_evaluation"])
         let settings = JSONValue.object(sections + [("architecture", .string(architecture)),
                                                     ("proxy_learning_rate", .real(proxyLearningRate))])
         return SHA256.hash(settings.canonicalText)

@@ -56,6 +56,16 @@ import Testing
     }
 
     /// A PASS names the baselines it beat, so the user sees what it was measured against.
+    @Test func resultsUnderDifferentSettingsAreNeverRanked() {
+        var mixed = Self.facts()
+        mixed.mixedSettings = ["gtn-evaluate"]
+        guard case .fail(let message) = decideRankCheck(mixed) else {
+            Issue.record("mixed settings did not fail the check")
+            return
+        }
+        #expect(message.contains("the results of gtn-evaluate were computed under different settings"), "\(message)")
+    }
+
     @Test func deadJobsFailEvenBeforeThereIsARanking() {
         #expect(deadJobsFailure([:]) == nil)
         #expect(deadJobsFailure(["gtn-evaluate": 0, "real-evaluate": 0]) == nil)

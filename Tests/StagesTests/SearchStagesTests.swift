@@ -158,6 +158,24 @@ import Testing
                 "\(smallRun.stderr)")
     }
 
+    /// Scores made before and after a `--force`d change of gtn_evaluation
+    /// are never ranked together: the report fails its check saying so.
+    @Test func scoresUnderDifferentSettingsAreNotRankedTogether() throws {
+        let setup = try Setup()
+        let first = setup.pipeline("p", Self.sections(architectures: 8, calibration: 4))
+        let args = setup.arguments(first, db: "c")
+        for stage in ["fetch-data", "meta-train-generator", "propose-architectures"] { try setup.run(stage, args) }
+        try setup.run("gtn-evaluate", args + ["--max-jobs", "3"], expect: 75)
+        let changed = setup.pipeline("q", Self.sections(architectures: 8, calibration: 4)
+            .replacingOccurrences(of: "\"validation_images\": 20}", with: "\"validation_images\": 10}"))
+        let forced = setup.arguments(changed, db: "c") + ["--force"]
+        for stage in ["gtn-evaluate", "real-evaluate"] { try setup.run(stage, forced) }
+        let report = try setup.run("report", forced, expect: 3)
+        #expect(report.stderr.contains("the results of gtn-evaluate were computed under different settings"), "\(report.stderr)")
+        let text = try String(contentsOfFile: setup.directory.file("art/report.md"), encoding: .utf8)
+        #expect(text.contains("gtn-evaluate results computed with OpenBLAS"), "arithmetic missing from the provenance")
+    }
+
     /// Exchanging the train and validation files is refused, naming the
     /// file and what it holds, instead of scoring on the wrong images.
     @Test func swappedDataSplitsAreRefused() throws {
