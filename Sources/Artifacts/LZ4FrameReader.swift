@@ -167,10 +167,16 @@ final class LZ4FrameReader {
             return nil
         }
         let size = Int(value & ~LZ4FrameHeader.uncompressedBit)
+        let stored = size + (header.blockChecksums ? 4 : 0)
+        let left = input.size - input.offset
+        if left == (header.contentChecksum ? 4 : 0) {
+            // Only the content checksum (or nothing) follows: this word is where the end mark belongs.
+            throw ArtifactError.damaged(path: path, reason: "the LZ4 end mark at byte \(fileOffset) is damaged (it reads "
+                                        + "\(value), not 0), or the file was cut just after a block header")
+        }
         guard size <= header.blockMaximumSize else {
             throw ArtifactError.damaged(path: path, reason: "LZ4 block at byte \(fileOffset) claims \(size) bytes, more than the frame's block maximum size \(header.blockMaximumSize)")
         }
-        let stored = size + (header.blockChecksums ? 4 : 0)
         while blockData.count <= slot {
             blockData.append(.allocate(byteCount: header.blockMaximumSize + 4, alignment: 16))
         }

@@ -58,11 +58,22 @@ public enum CampaignError: Error, CustomStringConvertible, Sendable {
             reason = "directory \(dir) does not exist\nHINT: create it first, or pick another --db path"
         } else if !isDirectory.boolValue {
             reason = "\(dir) is not a directory\nHINT: pick another --db path"
+        } else if isReadOnlyFileSystem(dir) {
+            reason = "\(error.message) (SQLite code \(error.code))\nHINT: the file system holding \(dir) is mounted read-only; "
+                + "a campaign database must be writable (under WAL even to be read): copy the campaign to a writable disk"
+        } else if let hint = error.hint {
+            reason = "\(error.message) (SQLite code \(error.code))\nHINT: \(hint)"
         } else if FileManager.default.fileExists(atPath: path) {
             reason = "\(error.message) (SQLite code \(error.code))\nHINT: check the file's permissions"
         } else {
             reason = "directory \(dir) is not writable (\(error.message))\nHINT: pick a writable directory for --db"
         }
         return .cannotOpen(path: path, reason: reason)
+    }
+
+    /// Whether the file system holding `directory` is mounted read-only.
+    private static func isReadOnlyFileSystem(_ directory: String) -> Bool {
+        var info = statvfs()
+        return statvfs(directory, &info) == 0 && info.f_flag & UInt(ST_RDONLY) != 0
     }
 }

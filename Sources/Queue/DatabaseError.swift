@@ -1,4 +1,5 @@
 import CSQLite
+import Foundation
 
 /// The one error type of the SQLite layer: what SQLite said, about which
 /// statement, in which database file.
@@ -11,6 +12,8 @@ public struct DatabaseError: Error, CustomStringConvertible, Sendable {
     public let sql: String?
     /// The database file the connection was opened on.
     public let path: String
+    /// The operating system's error number behind an I/O failure (0 if none).
+    public var systemErrno: Int32 = 0
 
     /// The primary result code (the low byte of `code`), e.g. `SQLITE_BUSY`.
     public var primaryCode: Int32 { code & 0xFF }
@@ -23,7 +26,20 @@ public struct DatabaseError: Error, CustomStringConvertible, Sendable {
         let name = String(cString: sqlite3_errstr(code))
         var text = "\(path): SQLite error \(code) (\(name)): \(message)"
         if let sql { text += "\n  while running: \(sql)" }
+        if let hint { text += "\nHINT: " + hint }
         return text
+    }
+
+    /// What to do about a failure whose cause lies outside the database.
+    public var hint: String? {
+        if primaryCode == SQLITE_FULL || systemErrno == ENOSPC || systemErrno == EDQUOT {
+            return "the disk holding \(path) is full (or over quota); free some space and run again "
+                + "(the failed transaction was rolled back, nothing recorded is lost)"
+        }
+        if systemErrno == EROFS {
+            return "the file system holding \(path) is mounted read-only; move the campaign to a writable disk"
+        }
+        return nil
     }
 }
 
@@ -38,6 +54,8 @@ func check(_ code: Int32, _ handle: OpaquePointer?, path: String, sql: String? =
     default:
         let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
         let extended = handle.map { sqlite3_extended_errcode($0) } ?? code
-        throw DatabaseError(code: extended, message: message, sql: sql, path: path)
+        var error = DatabaseError(code: extended, message: message, sql: sql, path: path)
+        error.systemErrno = handle.map { sqlite3_system_errno($0) } ?? 0
+        throw error
     }
 }

@@ -83,6 +83,21 @@ import Testing
         print("DamageTests: \(cases.count) damaged files rejected; reasons: \(kinds.sorted { $0.value > $1.value })")
     }
 
+    /// A flipped bit in the end mark of a full-length file is named as such,
+    /// not reported as a truncated file.
+    @Test func aDamagedEndMarkIsNamed() throws {
+        let directory = try TemporaryDirectory()
+        var bytes = try intactFile(in: directory)
+        bytes[bytes.count - 8] ^= 0x01   // the end mark's first byte (the content checksum follows)
+        let url = try directory.write(bytes, to: "end-mark.safetensors.lz4")
+        #expect {
+            _ = try ArtifactFile.read(url)
+        } throws: { error in
+            "\(error)".contains("the LZ4 end mark at byte \(bytes.count - 8) is damaged (it reads 1, not 0)")
+                && !"\(error)".contains("truncated")
+        }
+    }
+
     @Test func verifyCommandReportsDamageWithExitStatus1() throws {
         let directory = try TemporaryDirectory()
         var bytes = try intactFile(in: directory)

@@ -272,3 +272,79 @@ private func runChattr(_ flag: String, _ path: String) throws -> Int32 {
     process.waitUntilExit()
     return process.terminationStatus
 }
+
+/// Full and read-only disks, on small tmpfs mounts (needs root and a kernel
+/// that lets this process mount; skipped, saying so, where it cannot).
+@Suite(.serialized, .enabled(if: TmpfsMount.available, "mounting a tmpfs needs root"))
+struct FullAndReadOnlyDisks {
+    let directory = TemporaryDirectory()
+
+    @Test func aFullDiskIsNamedAsSuch() throws {
+        let disk = try TmpfsMount(at: directory.file("full"), kilobytes: 300)
+        defer { disk.unmount() }
+        let db = disk.path + "/c.sqlite"
+        let pipeline = directory.write("p.json", testPipeline())
+        #expect(try runProduct("campaign", ["init", "--pipeline", pipeline, "--db", db], in: directory).termination == .exited(0))
+        disk.fill()
+        let run = try runProduct("queue-worker", ["--db", db], in: directory)
+        #expect(run.termination == .exited(1) && run.stderr.contains("HINT: the disk holding \(db) is full"), "\(run)")
+    }
+
+    @Test func aReadOnlyMountIsNamedAsSuch() throws {
+        let disk = try TmpfsMount(at: directory.file("ro"), kilobytes: 2048)
+        defer { disk.unmount() }
+        let db = disk.path + "/c.sqlite"
+        let pipeline = directory.write("p.json", testPipeline())
+        #expect(try runProduct("campaign", ["init", "--pipeline", pipeline, "--db", db], in: directory).termination == .exited(0))
+        try disk.remountReadOnly()
+        let run = try runProduct("queue-worker", ["--db", db], in: directory)
+        #expect(run.termination == .exited(2) && run.stderr.contains("is mounted read-only"), "\(run)")
+    }
+}
+
+/// A tmpfs mounted for one test.
+struct TmpfsMount {
+    let path: String
+
+    /// Whether this process may mount (checked once, on a throwaway mount).
+    static let available: Bool = {
+        guard geteuid() == 0 else { return false }
+        let probe = NSTemporaryDirectory() + "/tmpfs-probe-\(getpid())"
+        guard let mount = try? TmpfsMount(at: probe, kilobytes: 64) else { return false }
+        mount.unmount()
+        return true
+    }()
+
+    init(at path: String, kilobytes: Int) throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        guard Self.run(["mount", "-t", "tmpfs", "-o", "size=\(kilobytes)k", "tmpfs", path]) else {
+            throw POSIXError(.EPERM)
+        }
+        self.path = path
+    }
+
+    func remountReadOnly() throws {
+        guard Self.run(["mount", "-o", "remount,ro", path]) else { throw POSIXError(.EPERM) }
+    }
+
+    func unmount() { _ = Self.run(["umount", path]) }
+
+    /// Writes a filler file until the disk is full.
+    func fill() {
+        let descriptor = open(path + "/filler", O_WRONLY | O_CREAT, 0o644)
+        defer { close(descriptor) }
+        let chunk = [UInt8](repeating: 0, count: 4096)
+        while write(descriptor, chunk, chunk.count) > 0 {}
+    }
+
+    private static func run(_ arguments: [String]) -> Bool {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }
+}
