@@ -1,7 +1,7 @@
 import Foundation
 
 /// Times writing and reading the Fashion-MNIST training split (50,000 x 784
-/// Float32) as an artifact against gunzipping the original IDX files.
+/// pixels) as an artifact against gunzipping the original IDX files.
 /// Figures go to standard output; nothing here is a pass/fail test.
 enum ArtifactBenchmark {
     static func run(datasetDirectory: URL, scratchDirectory: URL?) throws {
@@ -29,7 +29,8 @@ enum ArtifactBenchmark {
 
         func ms(_ seconds: Double) -> String { String(format: "%.0f ms", seconds * 1000) }
         func ms(_ time: Timing) -> String { ms(time.wall) + " (CPU " + ms(time.cpu) + ")" }
-        print("training split artifact: \(train.tensor(named: "images")!.shape) F32, \(rawBytes) bytes raw, \(artifactBytes) bytes on disk (ratio \(String(format: "%.2f", Double(rawBytes) / Double(artifactBytes))))")
+        let images = train.tensor(named: "images")!
+        print("training split artifact: images \(images.shape) \(images.dtype.rawValue), \(rawBytes) bytes raw, \(artifactBytes) bytes on disk (ratio \(String(format: "%.2f", Double(rawBytes) / Double(artifactBytes))))")
         print("write (compress + fsync + rename): \(ms(write))")
         print("read (decompress + verify):        \(ms(read))")
         print("write + read:                      \(ms(Timing(wall: write.wall + read.wall, cpu: write.cpu + read.cpu)))")

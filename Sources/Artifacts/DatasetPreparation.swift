@@ -37,7 +37,8 @@ public enum DatasetPreparation {
     /// Prepares `source` into `directory` (created if missing):
     /// `train.safetensors.lz4`, `validation.safetensors.lz4` and
     /// `test.safetensors.lz4`, each holding
-    /// - `images`: F32 `[N, C, H, W]`, normalised,
+    /// - `images`: U8 `[N, C, H, W]`, the pixels as published (normalised
+    ///   when read, by `normalizedImages(of:)`),
     /// - `labels`: I64 `[N]`,
     /// - `source_indices`: I64 `[N]`, each image's index in the official set,
     /// - `normalization.mean`, `normalization.std`: F32 `[C]`,
@@ -91,7 +92,8 @@ public enum DatasetPreparation {
         common["validation_count"] = String(validationSize)
         common["test_count"] = String(loaded.test.count)
         common["class_count"] = String(ImageSet.classCount)
-        common["normalization"] = "per channel: (pixel / 255 - mean) / std, mean and std of the train split"
+        common["normalization"] = "images hold raw pixels; read them as (pixel / 255 - mean) / std per channel, "
+            + "mean and std of the train split"
         for (name, sha) in loaded.checksums { common["source_sha256." + name] = sha }
 
         let urls = [trainFileName, validationFileName, testFileName].map(directory.appendingPathComponent)
@@ -109,7 +111,7 @@ public enum DatasetPreparation {
             var splitMetadata = common
             splitMetadata["split"] = split.name
             let archive = TensorArchive(tensors: [
-                normalizedImages(split.images, indices: split.indices, mean: mean, std: std),
+                pixelImages(split.images, indices: split.indices),
                 StoredTensor(name: "labels", shape: [split.indices.count], values: split.indices.map { Int64(split.images.labels[$0]) }),
                 StoredTensor(name: "source_indices", shape: [split.indices.count], values: split.indices.map(Int64.init)),
                 StoredTensor(name: "normalization.mean", shape: [mean.count], values: mean),
@@ -165,28 +167,47 @@ public enum DatasetPreparation {
         }
     }
 
-    /// The images at `indices` as F32 `[N, C, H, W]`, `(pixel / 255 - mean) / std`
-    /// per channel, written straight into the tensor's storage.
-    private static func normalizedImages(_ images: ImageSet, indices: [Int], mean: [Float], std: [Float]) -> StoredTensor {
-        let planeSize = images.height * images.width
-        let tables = (0..<images.channels).map { channel in
-            (0...255).map { (Float($0) / 255 - mean[channel]) / std[channel] }
-        }
-        return StoredTensor(name: "images", shape: [indices.count, images.channels, images.height, images.width]) {
-            (output: UnsafeMutableBufferPointer<Float>) in
+    /// The images at `indices` as U8 `[N, C, H, W]`, as published.
+    private static func pixelImages(_ images: ImageSet, indices: [Int]) -> StoredTensor {
+        StoredTensor(name: "images", shape: [indices.count, images.channels, images.height, images.width]) {
+            (output: UnsafeMutableBufferPointer<UInt8>) in
             images.pixels.withUnsafeBufferPointer { pixels in
                 for (position, index) in indices.enumerated() {
-                    for channel in 0..<images.channels {
-                        let source = index * images.imageSize + channel * planeSize
-                        let destination = position * images.imageSize + channel * planeSize
-                        let table = tables[channel]
-                        for offset in 0..<planeSize {
-                            output[destination + offset] = table[Int(pixels[source + offset])]
-                        }
-                    }
+                    let source = index * images.imageSize, destination = position * images.imageSize
+                    for offset in 0..<images.imageSize { output[destination + offset] = pixels[source + offset] }
                 }
             }
         }
+    }
+
+    /// The `images` of a split artifact as F32 `[N, C, H, W]`, normalised:
+    /// `(pixel / 255 - mean) / std` per channel with the artifact's
+    /// `normalization.mean` and `normalization.std` (splits of earlier
+    /// versions, stored as F32 already normalised, are returned as stored).
+    public static func normalizedImages(of archive: TensorArchive) throws -> (shape: [Int], values: [Float]) {
+        guard let tensor = archive.tensor(named: "images"), tensor.shape.count == 4 else {
+            throw ArtifactError.missingTensor(path: archive.origin, name: "images", available: archive.tensors.map(\.name))
+        }
+        if tensor.dtype == .float32 { return (tensor.shape, try archive.values("images", as: Float.self)) }
+        let pixels = try archive.values("images", as: UInt8.self)
+        let mean = try archive.values("normalization.mean", as: Float.self)
+        let std = try archive.values("normalization.std", as: Float.self)
+        let channels = tensor.shape[1], plane = tensor.shape[2] * tensor.shape[3]
+        guard mean.count == channels, std.count == channels else {
+            throw ArtifactError.damaged(path: archive.origin, reason: "normalization constants for \(mean.count) channels, "
+                                        + "images with \(channels)")
+        }
+        let tables = (0..<channels).map { channel in (0...255).map { (Float($0) / 255 - mean[channel]) / std[channel] } }
+        let values = [Float](unsafeUninitializedCapacity: pixels.count) { output, initialized in
+            pixels.withUnsafeBufferPointer { input in
+                for start in stride(from: 0, to: input.count, by: plane) {
+                    let table = tables[(start / plane) % channels]
+                    for offset in start..<(start + plane) { output[offset] = table[Int(input[offset])] }
+                }
+            }
+            initialized = pixels.count
+        }
+        return (tensor.shape, values)
     }
 }
 

@@ -41,7 +41,7 @@ struct DataSplits {
         for (file, (archive, split)) in zip(files, zip(archives, ["train", "validation", "test"])) {
             try checkIdentity(archive, at: file, split: split, context: context)
         }
-        let sets = try zip(files, archives).map { try labelledImages($1, from: $0) }
+        let sets = try archives.map(labelledImages)
         guard let classes = archives[0].metadata["class_count"].flatMap(Int.init) else {
             throw ArtifactError.damaged(path: files[0].path, reason: "metadata has no class_count")
         }

@@ -8,13 +8,10 @@ import TensorCore
 
 // Helpers every stage uses.
 
-/// The `images` [N, C, H, W] and `labels` of a dataset split artifact (read
-/// from `url` into `archive`).
-public func labelledImages(_ archive: TensorArchive, from url: URL) throws -> LabelledImages {
-    guard let shape = archive.tensor(named: "images")?.shape, shape.count == 4 else {
-        throw ArtifactError.missingTensor(path: url.path, name: "images", available: archive.tensors.map(\.name))
-    }
-    return LabelledImages(images: NDArray(shape: shape, data: try archive.values("images", as: Float.self)),
+/// The normalised `images` [N, C, H, W] and the `labels` of a dataset split artifact.
+public func labelledImages(_ archive: TensorArchive) throws -> LabelledImages {
+    let images = try DatasetPreparation.normalizedImages(of: archive)
+    return LabelledImages(images: NDArray(shape: images.shape, data: images.values),
                           labels: try archive.values("labels", as: Int64.self).map(Int.init))
 }
 

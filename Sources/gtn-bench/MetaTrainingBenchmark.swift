@@ -18,7 +18,7 @@ enum MetaTrainingBenchmark {
         var compare = false
     }
 
-    static func loadSplit(_ url: URL) throws -> LabelledImages { try labelledImages(ArtifactFile.read(url), from: url) }
+    static func loadSplit(_ url: URL) throws -> LabelledImages { try labelledImages(ArtifactFile.read(url)) }
 
     static func run(_ o: Options) throws {
         let dataDirectory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("gtn-bench-fashion-mnist")
