@@ -158,6 +158,51 @@ import Testing
                 "\(smallRun.stderr)")
     }
 
+    /// Three gtn-evaluate workers on a rollback-journal campaign, one of
+    /// them SIGKILLed every 0.3–1 s and replaced: every job ends done exactly
+    /// once, with the score an uninterrupted worker gives.
+    @Test func rollbackJournalKillStormDoesEveryJobExactlyOnce() throws {
+        let setup = try Setup()
+        let sections = Self.sections().replacingOccurrences(of: "\"queue\": {", with: "\"queue\": {\"journal\": \"delete\", ")
+        let args = setup.arguments(setup.pipeline("p", sections), db: "storm")
+        for stage in ["fetch-data", "meta-train-generator", "propose-architectures"] { try setup.run(stage, args) }
+        var rng = SystemRandomNumberGenerator()
+        var started = 0, kills = 0
+        func start() throws -> ChildProcess {
+            started += 1
+            return try ChildProcess("gtn-evaluate", args + ["--worker-id", "w\(started)"], logPrefix: setup.directory.file("w\(started)"))
+        }
+        var workers = try (0..<3).map { _ in try start() }
+        let deadline = Date().addingTimeInterval(240)
+        while Date() < deadline {
+            usleep(UInt32.random(in: 300_000...1_000_000, using: &rng))
+            workers.removeAll { $0.poll() }
+            let unfinished = try setup.jobs(db: "storm", stage: "gtn-evaluate").filter { $0.state != .done }.count
+            if unfinished == 0 { break }
+            if let victim = workers.randomElement(using: &rng) {
+                victim.send(SIGKILL)
+                victim.wait()
+                kills += 1
+                workers.removeAll { $0 === victim }
+            }
+            while workers.count < 3 { workers.append(try start()) }
+        }
+        for worker in workers { #expect(worker.wait(timeout: 120) == .exited(0), "\(worker.stderr)") }
+        let queue = try Queue.Campaign.open(path: setup.directory.file("storm.sqlite"), create: false).jobs(policy: JobPolicy())
+        let jobs = try queue.jobs(stage: "gtn-evaluate")
+        #expect(jobs.count == 60 && jobs.allSatisfy { $0.state == .done }, "\(jobs.filter { $0.state != .done }.count) not done")
+        for job in jobs {
+            let completions = try queue.attempts(jobID: job.id).filter { $0.outcome == .complete }.count
+            #expect(completions == 1, "job \(job.id) completed \(completions) times")
+        }
+        #expect(kills >= 3, "only \(kills) workers were killed; the storm says little")
+        // The same scores as one uninterrupted worker on a campaign of its own.
+        let calm = setup.arguments(setup.pipeline("q", sections), db: "calm")
+        for stage in ["fetch-data", "meta-train-generator", "propose-architectures", "gtn-evaluate"] { try setup.run(stage, calm) }
+        #expect(try Self.scores(jobs) == Self.scores(try setup.jobs(db: "calm", stage: "gtn-evaluate")))
+        print("rollback-journal storm: \(started) workers started, \(kills) SIGKILLs, 60 jobs done once each")
+    }
+
     /// Scores made before and after a `--force`d change of gtn_evaluation
     /// are never ranked together: the report fails its check saying so.
     @Test func scoresUnderDifferentSettingsAreNotRankedTogether() throws {
