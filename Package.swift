@@ -102,7 +102,7 @@ let package = Package(
         /// SQLite layer, migrations, job state machine, leases (fake clock).
         .testTarget(name: "QueueTests", dependencies: ["Queue", "QueueTestSupport", "JSONText"]),
         /// End-to-end runs of the stage executables.
-        .testTarget(name: "StagesTests", dependencies: ["Queue", "QueueTestSupport", "Checksums", "fetch-data", "meta-train-generator",
+        .testTarget(name: "StagesTests", dependencies: ["Queue", "QueueTestSupport", "Checksums", "campaign", "fetch-data", "meta-train-generator",
                                                         "propose-architectures", "gtn-evaluate", "real-evaluate", "report", "Stages", "GTN", "TensorCore"]),
         /// Arguments, pipeline files, stage runner; end-to-end runs of the built executables.
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Queue", "QueueTestSupport", "Checksums"]),

@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import Queue
 
@@ -125,6 +126,8 @@ public func runStage(_ stage: Stage, arguments: [String], setting: String? = nil
         let ctx = StageContext(stage: stage.name, arguments: parsed, pipeline: opened.pipeline, campaign: opened.campaign,
                                workerID: parsed.string("--worker-id") ?? defaultWorkerID(), budget: budget)
         context = ctx
+        let stale = AtomicFile.removeStale(under: URL(fileURLWithPath: ctx.artifactsDirectory))
+        if !stale.isEmpty { ctx.say("removed \(stale.count) temporary file(s) that killed writers left behind") }
         let reason: String
         switch try stage.plan(ctx) {
         case .skip(let why):

@@ -43,10 +43,24 @@ import Testing
             let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.url.path)
                 .filter(AtomicFile.isTemporaryName)
             if !leftovers.isEmpty { killedMidWrite += 1 }
-            for name in leftovers { try FileManager.default.removeItem(at: directory.file(name)) }
+            // The killed writer's temporary file is stale: removed, and nothing else is.
+            #expect(AtomicFile.removeStale(under: directory.url).map { URL(fileURLWithPath: $0).lastPathComponent }.sorted()
+                    == leftovers.sorted())
+            #expect(FileManager.default.fileExists(atPath: url.path))
         }
         print("AtomicWriteTests: \(kills) kills, \(killedMidWrite) during a write (temporary file left behind), generations found: \(generationsSeen.sorted())")
         // Kills that never hit a write in progress would not test anything.
         #expect(killedMidWrite > 0)
+    }
+
+    /// Temporary files whose writer may still be at work are never removed.
+    @Test func liveWritersTemporaryFilesAreKept() throws {
+        let directory = try TemporaryDirectory()
+        let mine = ".a.safetensors.lz4.tmp-\(AtomicFile.hostTag)-\(getpid())-7"
+        let otherHost = ".b.safetensors.lz4.tmp-elsewhere-1-7"
+        let earlierVersion = ".c.safetensors.lz4.tmp-1-7"
+        for name in [mine, otherHost, earlierVersion] { _ = try directory.write([1], to: name) }
+        #expect(AtomicFile.removeStale(under: directory.url).isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.url.path).count == 3)
     }
 }

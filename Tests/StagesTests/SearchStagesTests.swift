@@ -309,6 +309,17 @@ import Testing
         #expect(text.contains("**Check: FAIL**"))
         #expect(text.contains("Dead jobs") && text.contains(#"w8\|nope"#), "dead job missing from the report")
         try checkReportFiles(setup.directory.file("art"))
+        // Nothing changed: not rewritten, and the same verdict.
+        let modified = try FileManager.default.attributesOfItem(atPath: setup.directory.file("art/report.md"))[.modificationDate] as? Date
+        let again = try setup.run("report", args, expect: 3)
+        #expect(again.stdout.contains("nothing the report reads has changed") && again.stderr.contains("FAIL: the campaign has dead jobs"),
+                "\(again)")
+        #expect(try FileManager.default.attributesOfItem(atPath: setup.directory.file("art/report.md"))[.modificationDate] as? Date == modified)
+        // Something changed (the dead job is pending again): written again, no longer a FAIL for dead jobs.
+        let retry = try runProduct("campaign", ["retry-dead", "--db", setup.directory.file("c.sqlite")], in: setup.directory)
+        #expect(retry.termination == .exited(0), "\(retry)")
+        let changed = try setup.run("report", args, expect: 75)
+        #expect(changed.stdout.contains("report written to"), "\(changed.stdout)")
     }
 
     /// A `real-evaluate` worker killed with SIGKILL mid-training: the rerun
