@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark of the artifact format on the Fashion-MNIST training split:
-# writing + reading the 50,000 x 784 Float32 split as an artifact, against
+# writing + reading the 50,000 x 784-pixel split as an artifact, against
 # gunzipping the original files. Builds artifact-tool in release mode first.
 #
 #   scripts/bench-artifacts.sh [--dataset DIR] [--scratch DIR]
