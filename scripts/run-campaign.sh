@@ -4,25 +4,20 @@
 #   → real-evaluate → report
 # Every stage resumes or skips finished work, so running this again continues
 # an interrupted campaign. Stops at the first stage that fails, is
-# interrupted (exit 75: run again), or is not built yet. Exits with the
+# interrupted (exit 75: run again), or is not built (exit 1, naming what is missing). Exits with the
 # report's status: 0 when its check passes, 3 when it fails.
 #
 #   scripts/run-campaign.sh [PIPELINE]     default: pipelines/default.json
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
+# shellcheck source=scripts/lib/stages.sh
+source "$(pwd)/scripts/lib/stages.sh"
 pipeline="${1:-pipelines/default.json}"
 case "$pipeline" in -h|--help) sed -n '2,10p' "$0"; exit 0 ;; esac
-if [ ! -f "$pipeline" ]; then
-    echo "run-campaign: pipeline file $pipeline does not exist (expected e.g. pipelines/default.json)" >&2
-    exit 2
-fi
-bin=.build/release
-for stage in fetch-data meta-train-generator propose-architectures gtn-evaluate real-evaluate report; do
-    if [ ! -x "$bin/$stage" ]; then
-        echo "run-campaign: stage '$stage' is not part of this version yet; stopping after the stages that exist"
-        exit 0
-    fi
-    "$bin/$stage" --pipeline "$pipeline"
+# A missing pipeline (2) or a stage that is not built (1) stops here, loudly.
+gtn_locate run-campaign . "$pipeline" || exit $?
+for stage in "${GTN_STAGES[@]}"; do
+    "$GTN_BIN/$stage" --pipeline "$pipeline"
     status=$?
     case $status in
         0) ;;
