@@ -17,6 +17,10 @@ struct BaselineResult: Equatable {
     let spearman: Double?
     /// Bootstrap interval of ρ(GTN) − ρ(baseline), resampling the pairs together.
     let differenceInterval: BootstrapInterval?
+
+    /// The name in a sentence: "the parameter count", but "synflow" and
+    /// "NASWOT" (names of scores take no article; a lower-case name with a space does).
+    var phrase: String { name.contains(" ") && name.first?.isLowercase == true ? "the \(name)" : name }
 }
 
 /// Everything the check decides on, as recorded by the stages.
@@ -85,14 +89,14 @@ func decideRankCheck(_ facts: RankCheckFacts) -> ReportCheck {
     let better = facts.baselines.filter { ($0.spearman ?? -.infinity) > rho }
     if !better.isEmpty {
         let which = better.map { baseline in
-            "the \(baseline.name) ranks better (ρ \(formatNumber(baseline.spearman))"
+            "\(baseline.phrase) ranks better (ρ \(formatNumber(baseline.spearman))"
                 + (baseline.differenceInterval.map { "; GTN − it: \(formatNumber(rho - baseline.spearman!)), 95% interval \(formatInterval($0))" } ?? "")
                 + ")"
         }
         return .fail("\(stated) is \(formatNumber(rho))\(interval), but " + which.joined(separator: " and ")
                      + ": GTN's ranking is worse than a cheaper or equal-compute alternative")
     }
-    let beaten = facts.baselines.compactMap { b in b.spearman.map { "the \(b.name) (\(formatNumber($0)))" } }
+    let beaten = facts.baselines.compactMap { b in b.spearman.map { "\(b.phrase) (\(formatNumber($0)))" } }
     return .pass("\(stated) is \(formatNumber(rho))\(interval), at least the threshold \(formatNumber(facts.threshold))"
                  + (beaten.isEmpty ? "" : " and at least " + beaten.joined(separator: " and ")))
 }

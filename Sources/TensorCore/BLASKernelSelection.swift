@@ -120,7 +120,8 @@ public enum BLASKernelSelection {
         case .chosen(let replaced): how = "chosen for this CPU's instruction set; OpenBLAS alone picked \(replaced)"
         case .user(let requested): how = "OPENBLAS_CORETYPE=\(requested) set by the user"
         }
-        return "OpenBLAS \(BLASInfo.coreName) kernels (\(how)), \(BLASInfo.threadCount) threads"
+        let threads = BLASInfo.threadCount
+        return "OpenBLAS \(BLASInfo.coreName) kernels (\(how)), \(threads) thread\(threads == 1 ? "" : "s")"
     }
 
     /// The `flags` of the first processor in `/proc/cpuinfo`; nil where there

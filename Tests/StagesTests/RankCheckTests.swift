@@ -56,6 +56,13 @@ import Testing
     }
 
     /// A PASS names the baselines it beat, so the user sees what it was measured against.
+    @Test func baselinesAreNamedAsInASentence() {
+        #expect(BaselineResult(name: "parameter count", spearman: nil, differenceInterval: nil).phrase == "the parameter count")
+        #expect(BaselineResult(name: "NASWOT", spearman: nil, differenceInterval: nil).phrase == "NASWOT")
+        #expect(BaselineResult(name: "synflow", spearman: nil, differenceInterval: nil).phrase == "synflow")
+        #expect(BaselineResult(name: "FLOPs", spearman: nil, differenceInterval: nil).phrase == "FLOPs")
+    }
+
     @Test func resultsUnderDifferentSettingsAreNeverRanked() {
         var mixed = Self.facts()
         mixed.mixedSettings = ["gtn-evaluate"]
