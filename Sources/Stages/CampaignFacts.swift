@@ -10,8 +10,7 @@ import TensorCore
 /// read is described in `problems` instead of stopping the report.
 struct CampaignFacts {
     /// The stages in pipeline order.
-    static let stageNames = ["fetch-data", "meta-train-generator", "propose-architectures", GTNEvaluate.name,
-                             RealEvaluate.name, "report"]
+    static let stageNames = StageName.allCases.map(\.rawValue)
 
     let pipeline: PipelineConfig
     let pipelineSHA256: String?
@@ -84,9 +83,9 @@ struct CampaignFacts {
         func metric(_ stage: String, _ name: String) throws -> [MetricRecord] { try campaign.metrics(stage: stage, name: name) }
         var splits: [String: Int] = [:]
         for name in ["train_count", "validation_count", "test_count"] {
-            if let value = try metric("fetch-data", name).first?.value { splits[name] = Int(value) }
+            if let value = try metric(StageName.fetchData.rawValue, name).first?.value { splits[name] = Int(value) }
         }
-        let metaStage = "meta-train-generator"
+        let metaStage = StageName.metaTrainGenerator.rawValue
         let curves = try ["learned", "fresh", "shuffled", "real"].compactMap { variant -> InnerStepCurveRecord? in
             let means = try metric(metaStage, "inner_step_accuracy.\(variant)")
             guard !means.isEmpty else { return nil }

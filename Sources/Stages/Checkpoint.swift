@@ -32,7 +32,7 @@ enum Checkpoint {
 
     /// Metadata of the stage's artifacts.
     static func metadata(_ context: StageContext, iteration: Int) -> [String: String] {
-        ["stage": "meta-train-generator", "campaign": context.pipeline.campaign.name,
+        ["stage": StageName.metaTrainGenerator.rawValue, "campaign": context.pipeline.campaign.name,
          "campaign_seed": String(context.pipeline.campaign.seed), "meta_iterations": String(iteration),
          "settings": settings(context), "settings_sha256": fingerprint(context)]
     }
@@ -46,7 +46,7 @@ enum Checkpoint {
             StoredTensor(name: "adam.second_moment", shape: [count], values: state.adam.secondMoment),
             StoredTensor(name: "adam.step", shape: [], values: [Int64(state.adam.step)]),
             StoredTensor(name: "iteration", shape: [], values: [Int64(state.iteration)]),
-        ], metadata: ["stage": "meta-train-generator", "kind": "checkpoint", "settings_sha256": fingerprint])
+        ], metadata: ["stage": StageName.metaTrainGenerator.rawValue, "kind": "checkpoint", "settings_sha256": fingerprint])
         try ArtifactFile.write(archive, to: url)
     }
 

@@ -10,7 +10,7 @@ import TensorCore
 /// `artifacts/<campaign>/data/`.
 public enum FetchData {
     public static var stage: Stage {
-        Stage(name: "fetch-data",
+        Stage(name: StageName.fetchData.rawValue,
               summary: "Read, verify, split and normalise the dataset into train/validation/test artifacts.",
               plan: plan, run: run)
     }
@@ -39,7 +39,7 @@ public enum FetchData {
             prepared = try DatasetPreparation.prepare(
                 source: source, seed: stageSeed(context, "fetch-data/split"), trainCount: data.trainCount,
                 validationCount: data.validationCount, into: directory(context),
-                metadata: ["stage": "fetch-data", "campaign": context.pipeline.campaign.name,
+                metadata: ["stage": StageName.fetchData.rawValue, "campaign": context.pipeline.campaign.name,
                            "campaign_seed": String(context.pipeline.campaign.seed)],
                 shouldStop: { StopSignals.received != nil })
         } catch is PreparationStopped {

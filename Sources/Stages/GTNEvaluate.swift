@@ -14,7 +14,7 @@ import TensorCore
 /// and any fresh noise come from the campaign seed and the encoding, so a job
 /// gives the same score on any worker and after any interruption.
 public enum GTNEvaluate {
-    public static let name = "gtn-evaluate"
+    public static let name = StageName.gtnEvaluate.rawValue
 
     public static var stage: Stage {
         Stage(name: name,

@@ -13,7 +13,7 @@ import TensorCore
 /// curriculum's images.
 public enum MetaTrainGenerator {
     public static var stage: Stage {
-        Stage(name: "meta-train-generator",
+        Stage(name: StageName.metaTrainGenerator.rawValue,
               summary: "Meta-train the generator, curriculum and inner learning rates on the training split.",
               plan: plan, run: run)
     }

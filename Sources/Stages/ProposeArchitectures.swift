@@ -13,7 +13,7 @@ import TensorCore
 /// longer sample starts with the shorter one).
 public enum ProposeArchitectures {
     public static var stage: Stage {
-        Stage(name: "propose-architectures",
+        Stage(name: StageName.proposeArchitectures.rawValue,
               summary: "Sample distinct architectures from the search space and enqueue one gtn-evaluate job each.",
               options: [.value("--count", "N", help: "Propose N architectures in all (default: search.architectures); "
                                 + "a larger N extends the campaign.")],
@@ -21,7 +21,7 @@ public enum ProposeArchitectures {
     }
 
     /// The stage the proposals are enqueued for.
-    static let evaluationStage = "gtn-evaluate"
+    static let evaluationStage = GTNEvaluate.name
 
     static func requestedCount(_ context: StageContext) throws -> Int {
         try context.arguments.integer("--count", in: 1...10_000_000) ?? context.pipeline.search.architectures

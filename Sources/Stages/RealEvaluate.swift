@@ -19,7 +19,7 @@ import TensorCore
 ///   when stopped, and a rerun resumes from there with the same result.
 /// Exits 75 while GTN scoring is unfinished, 1 while some of it is dead.
 public enum RealEvaluate {
-    public static let name = "real-evaluate"
+    public static let name = StageName.realEvaluate.rawValue
 
     public static var stage: Stage {
         Stage(name: name,

@@ -47,7 +47,7 @@ struct ReportDocument {
                                    alignments: [.left, .left, .left, .left, .right, .right])
         for stage in facts.stages {
             let totals = facts.runTotals[stage.name]
-            let status = stage.name == "report" ? "writing this report" : stage.status.rawValue.replacingOccurrences(of: "_", with: " ")
+            let status = stage.name == StageName.report.rawValue ? "writing this report" : stage.status.rawValue.replacingOccurrences(of: "_", with: " ")
             stages.append([stage.name, status, stage.startedAt.map { timestamp($0) } ?? "–",
                            stage.status == .done ? timestamp(stage.finishedAt) : "–",
                            "\(totals?.runs ?? 0)", totals.map { ProgressReporter.duration($0.seconds) } ?? "–"])
@@ -449,8 +449,8 @@ struct ReportDocument {
         if let gtn, let real, gtn > 0 {
             text += "GTN scoring is \(formatNumber(real / gtn, digits: 1))× faster per architecture than real evaluation. "
         }
-        let total = facts.runTotals.filter { $0.key != "report" }.values.reduce(0) { $0 + $1.seconds }
-        let meta = facts.runTotals["meta-train-generator"]?.seconds ?? 0
+        let total = facts.runTotals.filter { $0.key != StageName.report.rawValue }.values.reduce(0) { $0 + $1.seconds }
+        let meta = facts.runTotals[StageName.metaTrainGenerator.rawValue]?.seconds ?? 0
         text += "Run time of all stage runs so far: \(ProgressReporter.duration(total)) "
             + "(meta-training \(ProgressReporter.duration(meta))); worker processes running at once each count.\n\n"
         return text

@@ -16,7 +16,7 @@ import Report
 /// it says so and exits as that report's check did, without rewriting it.
 public enum ReportStage {
     public static var stage: Stage {
-        Stage(name: "report",
+        Stage(name: StageName.report.rawValue,
               summary: "Write the campaign report (report.md, results.csv) and check the GTN ranking against real training and its baselines (exit 3 on FAIL).",
               plan: { _ in .run(reason: "reporting on the campaign as it stands") }, run: run)
     }

@@ -86,7 +86,7 @@ enum TruthCheckpoint {
             tensors.append(StoredTensor(name: "proxy", shape: [2], values: [proxy.score, proxy.seconds]))
         }
         try ArtifactFile.write(TensorArchive(tensors: tensors, metadata: [
-            "stage": "real-evaluate", "kind": "checkpoint", "settings_sha256": fingerprint,
+            "stage": RealEvaluate.name, "kind": "checkpoint", "settings_sha256": fingerprint,
         ]), to: url)
     }
 

@@ -65,6 +65,10 @@ public var productsDirectory: String {
     return (executable as NSString).deletingLastPathComponent
 }
 
+/// The repository's root directory (this file is Tests/QueueTestSupport/TestSupport.swift).
+public let repositoryRoot: String = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent().path
+
 /// How a child process ended.
 public enum Termination: Equatable, Sendable {
     case exited(Int32)
