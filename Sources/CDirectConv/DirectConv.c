@@ -28,7 +28,7 @@ enum { MR = 3, NV = 4, NR = 8 * NV };
 // 128 rows (16 KiB) stays in L1 while all rows of c use it. Grad-input at the
 // learner's first layer reads all 64 rows of gy in one pass, each tile
 // over the whole depth; with passes of 8 rows its cols were read and written
-// back 8 times (docs/benchmarks.md).
+// back 8 times (`git log -p docs/benchmarks.md` has the measurements).
 enum { DEPTH_CHUNK = 128 };
 
 // Column blocks ahead of the one being computed that streamed_tiles

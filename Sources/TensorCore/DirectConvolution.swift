@@ -23,7 +23,7 @@ extension ConvProblem {
     /// Output bytes from which the forward writes with streaming stores: an
     /// output this large leaves the caches before it is read back anyway, and
     /// streaming saves reading every line before writing it (measured on the
-    /// learner's first layer, 25.7 MB: docs/benchmarks.md).
+    /// learner's first layer, 25.7 MB: `git log -p docs/benchmarks.md`).
     static let streamingOutputBytes = 16 << 20
 
     private func directShape(streamOutput: Bool = false) -> dc_shape {

@@ -73,7 +73,7 @@ public enum BLASInfo {
     /// OpenBLAS's own default, 28, keeps each worker spinning for about 0.1 s
     /// after every product (103 ms of CPU time here), on the cores this
     /// process's own parallel loops need: the direct convolution kernels ran
-    /// at half speed right after an sgemm (docs/benchmarks.md). 4 is the
+    /// at half speed right after an sgemm (`git log -p docs/benchmarks.md`). 4 is the
     /// least OpenBLAS accepts: its workers sleep as soon as a product ends.
     public static let idleWorkerWait = 4
 
