@@ -1,10 +1,33 @@
 import Foundation
 import TensorCore
 
+/// A way of training fresh learners for T steps: on the generator's data in
+/// one of the curriculum modes, or on real data (the control).
+public enum TeachingVariant: String, Sendable, CaseIterable {
+    case learned, fresh, shuffled, real
+
+    public init(_ mode: CurriculumMode) {
+        switch mode {
+        case .learned: self = .learned
+        case .fresh: self = .fresh
+        case .shuffled: self = .shuffled
+        }
+    }
+
+    /// How a reader would name it.
+    public var title: String {
+        switch self {
+        case .learned: return "learned curriculum"
+        case .fresh: return "no curriculum (fresh noise)"
+        case .shuffled: return "curriculum shuffled"
+        case .real: return "real data"
+        }
+    }
+}
+
 /// Accuracy after each inner step k = 1…T of one way of training fresh learners.
 public struct InnerStepCurve: Sendable, Equatable {
-    /// `learned`, `fresh`, `shuffled` (the curriculum modes) or `real`.
-    public let variant: String
+    public let variant: TeachingVariant
     /// Mean and sample standard deviation over the learners, [T] each.
     public let mean: [Double]
     public let standardDeviation: [Double]
@@ -22,7 +45,7 @@ public func compareInnerSteps(_ setup: TeachingSetup, meta: NDArray<Float>, trai
                               validation: LabelledImages, evaluation: LabelledImages, learners: Int,
                               stream: RandomStream) -> (curves: [InnerStepCurve], realLearningRate: Double) {
     require(learners >= 1, "compareInnerSteps needs at least one learner, got \(learners)")
-    func curve(_ variant: String, _ train: (_ initial: NDArray<Float>, _ learner: Int, _ afterStep: (Int, NDArray<Float>) -> Void) -> Void) -> InnerStepCurve {
+    func curve(_ variant: TeachingVariant, _ train: (_ initial: NDArray<Float>, _ learner: Int, _ afterStep: (Int, NDArray<Float>) -> Void) -> Void) -> InnerStepCurve {
         var perStep = [[Double]](repeating: [], count: setup.innerSteps)
         for i in 0..<learners {
             var rng = stream.derived("learner/\(i)")
@@ -38,14 +61,14 @@ public func compareInnerSteps(_ setup: TeachingSetup, meta: NDArray<Float>, trai
         return InnerStepCurve(variant: variant, mean: means, standardDeviation: deviations)
     }
     var curves = CurriculumMode.allCases.map { mode in
-        curve(mode.rawValue) { initial, i, afterStep in
+        curve(TeachingVariant(mode)) { initial, i, afterStep in
             _ = setup.trainLearner(meta: meta, learnerInitial: initial, mode: mode,
                                    noiseStream: stream.derived("noise/\(mode.rawValue)/\(i)"), afterStep: afterStep)
         }
     }
     let control = RealDataControl(learner: setup.learner, steps: setup.innerSteps, batch: setup.batch)
     let choice = control.chooseLearningRate(train: train, validation: validation, stream: stream.derived("real/learning-rate"))
-    curves.append(curve("real") { initial, i, afterStep in
+    curves.append(curve(.real) { initial, i, afterStep in
         _ = control.train(initial: initial, on: train, learningRate: choice.learningRate,
                           stream: stream.derived("real/batches/\(i)"), afterStep: afterStep)
     })

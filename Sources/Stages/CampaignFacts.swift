@@ -1,4 +1,5 @@
 import Artifacts
+import GTN
 import Foundation
 import Pipeline
 import Queue
@@ -80,16 +81,14 @@ struct CampaignFacts {
             counts[stage] = try queue.counts(stage: stage)
             retries[stage] = try queue.jobs(stage: stage).reduce(0) { $0 + $1.failures + $1.expiries }
         }
-        func metric(_ stage: String, _ name: String) throws -> [MetricRecord] { try campaign.metrics(stage: stage, name: name) }
         var splits: [String: Int] = [:]
-        for name in ["train_count", "validation_count", "test_count"] {
-            if let value = try metric(StageName.fetchData.rawValue, name).first?.value { splits[name] = Int(value) }
+        for metric in [Metric.trainCount, .validationCount, .testCount] {
+            if let value = try campaign.values(of: metric).first?.value { splits[metric.name] = Int(value) }
         }
-        let metaStage = StageName.metaTrainGenerator.rawValue
-        let curves = try ["learned", "fresh", "shuffled", "real"].compactMap { variant -> InnerStepCurveRecord? in
-            let means = try metric(metaStage, "inner_step_accuracy.\(variant)")
+        let curves = try TeachingVariant.allCases.compactMap { variant -> InnerStepCurveRecord? in
+            let means = try campaign.values(of: .innerStepAccuracy(variant))
             guard !means.isEmpty else { return nil }
-            let deviations = try metric(metaStage, "inner_step_accuracy_std.\(variant)")
+            let deviations = try campaign.values(of: .innerStepAccuracyStandardDeviation(variant))
             return InnerStepCurveRecord(variant: variant, steps: means.map(\.step), mean: means.map(\.value),
                                         standardDeviation: deviations.count == means.count ? deviations.map(\.value) : [])
         }
@@ -117,8 +116,8 @@ struct CampaignFacts {
             pipeline: context.pipeline, pipelineSHA256: try campaign.pipeline()?.sha256, databasePath: campaign.path,
             stages: try stageNames.map { try campaign.stage($0) }, runTotals: try campaign.stageRunTotals(),
             jobCounts: counts, retries: retries, deadJobs: try queue.deadJobs(stage: nil), splitCounts: splits,
-            metaLoss: try metric(metaStage, "meta_loss"), validationAccuracy: try metric(metaStage, "validation_accuracy"),
-            innerStepCurves: curves, realDataLearningRate: try metric(metaStage, "real_data_learning_rate").first?.value,
+            metaLoss: try campaign.values(of: .metaLoss), validationAccuracy: try campaign.values(of: .validationAccuracy),
+            innerStepCurves: curves, realDataLearningRate: try campaign.values(of: .realDataLearningRate).first?.value,
             learnedLearningRates: rates, learnedMomenta: momenta, curriculumTiles: tiles, imageShape: shape,
             proposedArchitectures: proposed, gtnScores: gtnScores, realScores: realScores, selection: selection, version: projectVersion(),
             machine: machineDescription(), writtenAt: Date().timeIntervalSince1970, problems: problems,
@@ -177,7 +176,7 @@ struct CampaignFacts {
 
 /// One variant's accuracy after each inner step, as recorded.
 struct InnerStepCurveRecord {
-    let variant: String
+    let variant: TeachingVariant
     let steps: [Int]
     let mean: [Double]
     /// Empty when not recorded.

@@ -46,13 +46,13 @@ public enum FetchData {
             return .incomplete(reason: "\(context.stopReason(unitsDone: 0) ?? "stopped") before the splits were complete "
                                + "(none kept)")
         }
-        for (name, value) in [("train_count", prepared.trainCount), ("validation_count", prepared.validationCount),
-                              ("test_count", prepared.testCount)] {
-            try context.recordMetric(step: 0, name: name, value: Double(value))
+        for (metric, value) in [(Metric.trainCount, prepared.trainCount), (.validationCount, prepared.validationCount),
+                                (.testCount, prepared.testCount)] {
+            try context.record(metric, step: 0, value: Double(value))
         }
         for (channel, (mean, std)) in zip(prepared.mean, prepared.std).enumerated() {
-            try context.recordMetric(step: channel, name: "train_mean", value: Double(mean))
-            try context.recordMetric(step: channel, name: "train_std", value: Double(std))
+            try context.record(.trainMean, step: channel, value: Double(mean))
+            try context.record(.trainStd, step: channel, value: Double(std))
         }
         return .done(summary: "\(prepared.trainCount) train, \(prepared.validationCount) validation, "
                      + "\(prepared.testCount) test images (\(prepared.imageShape.map(String.init).joined(separator: "x"))) "

@@ -83,13 +83,13 @@ public enum MetaTrainGenerator {
             }
             let step = try trainer.step(&state, train: data.train)
             done += 1
-            try context.recordMetric(step: step.iteration, name: "meta_loss", value: step.metaLoss)
-            try context.recordMetric(step: step.iteration, name: "meta_gradient_norm", value: step.gradientNorm)
-            try context.recordMetric(step: step.iteration, name: "meta_learning_rate", value: step.learningRate)
+            try context.record(.metaLoss, step: step.iteration, value: step.metaLoss)
+            try context.record(.metaGradientNorm, step: step.iteration, value: step.gradientNorm)
+            try context.record(.metaLearningRate, step: step.iteration, value: step.learningRate)
             var fields = [("meta-loss", String(format: "%.4f", step.metaLoss))]
             if state.iteration % m.checkpointEvery == 0 || state.iteration == m.iterations {
                 let accuracy = trainer.evaluate(state, on: evaluation)
-                try context.recordMetric(step: state.iteration, name: "validation_accuracy", value: accuracy)
+                try context.record(.validationAccuracy, step: state.iteration, value: accuracy)
                 fields.append(("validation accuracy", String(format: "%.4f", accuracy)))
                 try save()
             }
@@ -120,11 +120,11 @@ public enum MetaTrainGenerator {
             learners: comparisonLearners, stream: RandomStream(seed: stageSeed(context, "meta-train-generator/comparison")))
         for curve in curves {
             for (k, (mean, deviation)) in zip(curve.mean, curve.standardDeviation).enumerated() {
-                try context.recordMetric(step: k + 1, name: "inner_step_accuracy.\(curve.variant)", value: mean)
-                try context.recordMetric(step: k + 1, name: "inner_step_accuracy_std.\(curve.variant)", value: deviation)
+                try context.record(.innerStepAccuracy(curve.variant), step: k + 1, value: mean)
+                try context.record(.innerStepAccuracyStandardDeviation(curve.variant), step: k + 1, value: deviation)
             }
         }
-        try context.recordMetric(step: 0, name: "real_data_learning_rate", value: learningRate)
+        try context.record(.realDataLearningRate, step: 0, value: learningRate)
     }
 
     /// The named parts of the meta-parameters as stored in the generator

@@ -82,8 +82,8 @@ public enum ProposeArchitectures {
                    priority: -index)
         }
         let added = try context.jobs.enqueue(jobs)
-        try context.recordMetric(step: 0, name: "proposed", value: Double(architectures.count))
-        try context.recordMetric(step: 0, name: "search_space_size", value: Double(space.distinctCount))
+        try context.record(.proposed, step: 0, value: Double(architectures.count))
+        try context.record(.searchSpaceSize, step: 0, value: Double(space.distinctCount))
         return .done(summary: "\(architectures.count) architectures proposed (\(added) new) from a space of \(space.distinctCountDescription)")
     }
 }

@@ -128,7 +128,7 @@ public enum RealEvaluate {
     static func proxyLearningRate(_ context: StageContext, data: DataSplits, scoring: LabelledImages,
                                   selection: RealSelection) throws -> Double {
         if let given = context.pipeline.realEvaluation.proxyLearningRate { return given }
-        if let recorded = try context.campaign.metrics(stage: name, name: proxyLearningRateMetric).first?.value { return recorded }
+        if let recorded = try context.campaign.values(of: .proxyLearningRate).first?.value { return recorded }
         let sample = Array((selection.calibration.isEmpty ? selection.all : selection.calibration).prefix(3))
         let steps = context.pipeline.gtnEvaluationSteps, batch = context.pipeline.metaTraining.generatorBatch
         var totals: [Double: Double] = [:]
@@ -144,13 +144,11 @@ public enum RealEvaluate {
             }
         }
         let chosen = totals.max { ($0.value, -$0.key) < ($1.value, -$1.key) }?.key ?? RealDataControl.defaultLearningRate
-        try context.recordMetric(step: 0, name: proxyLearningRateMetric, value: chosen)
+        try context.record(.proxyLearningRate, step: 0, value: chosen)
         context.say("equal-compute real proxy: learning rate \(chosen) chosen on validation data over \(sample.count) "
                     + "calibration architectures (\(steps) steps of \(batch) images)")
         return chosen
     }
-
-    static let proxyLearningRateMetric = "proxy_learning_rate"
 }
 
 /// The equal-compute real proxy: `steps` SGD steps on real batches of `batch`

@@ -81,7 +81,7 @@ struct ReportDocument {
 
     private func provenanceSection() -> String {
         let p = facts.pipeline
-        let splits = ["train_count", "validation_count", "test_count"].map { facts.splitCounts[$0].map(String.init) ?? "?" }
+        let splits = [Metric.trainCount, .validationCount, .testCount].map { facts.splitCounts[$0.name].map(String.init) ?? "?" }
         var lines = [
             "pipeline: `\(p.origin)`, SHA-256 of its canonical JSON `\(facts.pipelineSHA256 ?? "unrecorded")`",
             "campaign database: `\(facts.databasePath)`",
@@ -149,15 +149,13 @@ struct ReportDocument {
         return text
     }
 
-    private static let variantNames = ["learned": "learned curriculum", "fresh": "no curriculum (fresh noise)",
-                                       "shuffled": "curriculum shuffled", "real": "real data"]
 
     private mutating func innerStepComparison() -> String {
         let curves = facts.innerStepCurves
         let file = "inner-steps.svg"
         addImage(file, lineChart(title: "Test accuracy after k inner steps (mean over \(MetaTrainGenerator.comparisonLearners) fresh learners)",
                                  xLabel: "inner step k", yLabel: "test accuracy",
-                                 series: curves.map { PlotSeries(name: Self.variantNames[$0.variant] ?? $0.variant,
+                                 series: curves.map { PlotSeries(name: $0.variant.title,
                                                                  x: $0.steps.map(Double.init), y: $0.mean) }))
         let text = "Accuracy on the first \(facts.pipeline.metaTraining.evaluationImages) test images of fresh learners "
             + "after k inner steps, mean ± standard deviation over \(MetaTrainGenerator.comparisonLearners) learners. "
@@ -166,7 +164,7 @@ struct ReportDocument {
             + "the same learner on real batches of the same size"
             + (facts.realDataLearningRate.map { " at learning rate \(formatNumber($0, digits: 3)) (chosen on validation data)" } ?? "")
             + ".\n\n![accuracy vs inner step](\(imageFolder)/\(file))\n\n"
-        var table = MarkdownTable(["k"] + curves.map { Self.variantNames[$0.variant] ?? $0.variant },
+        var table = MarkdownTable(["k"] + curves.map(\.variant.title),
                                   alignments: [.right] + curves.map { _ in .right })
         for (row, step) in (curves.first?.steps ?? []).enumerated() {
             table.append(["\(step)"] + curves.map { curve in

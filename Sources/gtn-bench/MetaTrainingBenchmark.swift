@@ -77,7 +77,7 @@ enum MetaTrainingBenchmark {
                                                        learners: learners, stream: RandomStream(seed: 4242))
         print(String(format: "real-data control: learning rate %.3g chosen on validation", learningRate))
         print("test accuracy after k inner steps, mean ± std over \(learners) fresh learners")
-        print("k    " + curves.map(\.variant).joined(separator: "    "))
+        print("k    " + curves.map(\.variant.rawValue).joined(separator: "    "))
         for k in 0..<trainer.setup.innerSteps {
             print("\(k + 1)    " + curves.map { String(format: "%.4f ± %.4f", $0.mean[k], $0.standardDeviation[k]) }
                 .joined(separator: "    "))
