@@ -81,14 +81,16 @@ public struct MetaStep: Sendable {
 }
 
 public enum MetaTrainingError: Error, CustomStringConvertible {
+    /// `quantity` ("meta-loss" or "meta-gradient norm") came out as `value`;
     /// `learningRates` and `momenta` are the ranges of the learned inner
     /// hyper-parameters at the failing iteration.
-    case nonFiniteLoss(iteration: Int, loss: Double, learningRates: (min: Double, max: Double), momenta: (min: Double, max: Double))
+    case nonFinite(quantity: String, iteration: Int, value: Double, learningRates: (min: Double, max: Double),
+                   momenta: (min: Double, max: Double))
 
     public var description: String {
         switch self {
-        case .nonFiniteLoss(let iteration, let loss, let lrs, let moms):
-            return "meta-iteration \(iteration): meta-loss is \(loss); the state was not updated "
+        case .nonFinite(let quantity, let iteration, let value, let lrs, let moms):
+            return "meta-iteration \(iteration): the \(quantity) is \(value); the state was not updated "
                 + String(format: "(learned inner learning rates %.3g…%.3g, momenta %.3g…%.3g).\n",
                          lrs.min, lrs.max, moms.min, moms.max)
                 + "HINT: lower meta_training.learning_rate or set meta_training.gradient_clip_norm."
@@ -136,7 +138,7 @@ public struct MetaTrainer: Sendable {
     }
 
     /// Runs one meta-iteration on `state`, drawing the real batch from `train`.
-    /// Throws (leaving `state` unchanged) when the meta-loss is not finite.
+    /// Throws (leaving `state` unchanged) when the meta-loss or the meta-gradient is not finite.
     public func step(_ state: inout MetaTrainingState, train: LabelledImages) throws -> MetaStep {
         let i = state.iteration
         let teaching = teaching(iteration: i, "learner")
@@ -148,10 +150,10 @@ public struct MetaTrainer: Sendable {
         let loss = teaching.metaLoss(leaf, learnerInitial: learnerInitial, realImages: real.images, realLabels: real.labels,
                                      mode: config.curriculum, noiseStream: stream(iteration: i, "noise"))
         let lossValue = Double(loss.scalar)
-        guard lossValue.isFinite else { throw nonFinite(state, loss: lossValue) }
+        guard lossValue.isFinite else { throw nonFinite(state, "meta-loss", lossValue) }
         var gradient = gradients(of: loss, wrt: [leaf])[0].value.data
         let norm = gradient.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
-        guard norm.isFinite else { throw nonFinite(state, loss: norm) }
+        guard norm.isFinite else { throw nonFinite(state, "meta-gradient norm", norm) }
         if let clip = config.gradientClipNorm, norm > clip {
             let scale = Float(clip / norm)
             for k in gradient.indices { gradient[k] *= scale }
@@ -164,14 +166,14 @@ public struct MetaTrainer: Sendable {
     }
 
     /// The error for a non-finite meta-loss (or meta-gradient norm) in `state`.
-    func nonFinite(_ state: MetaTrainingState, loss: Double) -> MetaTrainingError {
+    func nonFinite(_ state: MetaTrainingState, _ quantity: String, _ value: Double) -> MetaTrainingError {
         func range(_ name: String) -> (min: Double, max: Double) {
             let e = setup.layout.entry(name)
             let values = state.meta[e.offset..<(e.offset + e.count)].map { Foundation.exp(Double($0)) }
             return (values.reduce(.infinity) { Swift.min($0, $1) }, values.reduce(-.infinity) { Swift.max($0, $1) })
         }
-        return .nonFiniteLoss(iteration: state.iteration, loss: loss,
-                              learningRates: range("inner.log_learning_rate"), momenta: range("inner.log_momentum"))
+        return .nonFinite(quantity: quantity, iteration: state.iteration, value: value,
+                          learningRates: range("inner.log_learning_rate"), momenta: range("inner.log_momentum"))
     }
 
     /// Accuracy on `evaluation` of a fresh learner (stream "evaluation-learner"

@@ -108,7 +108,7 @@ public func xmlEscaped(_ text: String) -> String {
 /// Line colours, cycled over series.
 private let palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
 
-private struct LegendEntry {
+struct LegendEntry {
     enum Mark { case line, dot }
     let name: String
     let color: String
@@ -151,7 +151,9 @@ struct SVGBuilder {
 /// The data-to-pixel mapping of a plot area.
 struct PlotFrame {
     static let width = 640.0, height = 420.0
-    static let left = 72.0, right = 24.0, top = 60.0, bottom = 64.0
+    static let left = 72.0, right = 24.0, bottom = 64.0
+    /// The plot area's top: under the title and the legend's rows.
+    let top: Double
     let xAxis: Axis
     let yAxis: Axis
 
@@ -160,7 +162,7 @@ struct PlotFrame {
     }
 
     func py(_ y: Double) -> Double {
-        Self.height - Self.bottom - (y - yAxis.low) / (yAxis.high - yAxis.low) * (Self.height - Self.top - Self.bottom)
+        Self.height - Self.bottom - (y - yAxis.low) / (yAxis.high - yAxis.low) * (Self.height - top - Self.bottom)
     }
 }
 
@@ -194,6 +196,24 @@ struct Axis {
     }
 }
 
+/// Where each legend entry goes (the middle of its mark): side by side from
+/// `left`, a new row 16 pixels lower whenever the next would pass `right`
+/// (its width estimated from its name at 7 pixels a character).
+func legendLayout(_ legend: [LegendEntry], from left: Double, to right: Double)
+    -> (entries: [(LegendEntry, x: Double, y: Double)], rows: Int) {
+    var x = left, y = 40.0, rows = legend.isEmpty ? 0 : 1
+    var entries: [(LegendEntry, x: Double, y: Double)] = []
+    for entry in legend {
+        let width = 40 + 7 * Double(entry.name.count)
+        if x > left && x + width - 16 > right {
+            (x, y, rows) = (left, y + 16, rows + 1)
+        }
+        entries.append((entry, x, y))
+        x += width
+    }
+    return (entries, rows)
+}
+
 /// A pixel coordinate as printed in the SVG.
 private func coordinate(_ value: Double) -> String { formatNumber(value, digits: 2) }
 
@@ -201,10 +221,12 @@ private func coordinate(_ value: Double) -> String { formatNumber(value, digits:
 /// tick labels, axis labels, and an optional note under the plot.
 private func renderPlot(title: String, xLabel: String, yLabel: String, points: [(Double, Double)],
                         legend: [LegendEntry], note: String?, drawData: (inout SVGBuilder, PlotFrame) -> Void) -> String {
-    let frame = PlotFrame(xAxis: Axis(covering: points.map(\.0)), yAxis: Axis(covering: points.map(\.1)))
     let (width, height) = (PlotFrame.width, PlotFrame.height)
     let (plotLeft, plotRight) = (PlotFrame.left, width - PlotFrame.right)
-    let (plotTop, plotBottom) = (PlotFrame.top, height - PlotFrame.bottom)
+    let placed = legendLayout(legend, from: plotLeft, to: plotRight)
+    let frame = PlotFrame(top: 44 + 16 * Double(placed.rows), xAxis: Axis(covering: points.map(\.0)),
+                          yAxis: Axis(covering: points.map(\.1)))
+    let (plotTop, plotBottom) = (frame.top, height - PlotFrame.bottom)
     var svg = SVGBuilder()
     svg.open("svg", ["xmlns": "http://www.w3.org/2000/svg", "width": coordinate(width), "height": coordinate(height),
                      "viewBox": "0 0 \(coordinate(width)) \(coordinate(height))",
@@ -214,19 +236,17 @@ private func renderPlot(title: String, xLabel: String, yLabel: String, points: [
     svg.element("text", ["class": "title", "x": coordinate(width / 2), "y": "22", "text-anchor": "middle",
                          "font-size": "15", "font-weight": "bold"], text: title)
 
-    // Legend: one row under the title, entries side by side.
+    // Legend: rows under the title, entries side by side, every entry within the plot's width.
     svg.open("g", ["class": "legend"])
-    var legendX = plotLeft
-    for entry in legend {
+    for (entry, x, y) in placed.entries {
         switch entry.mark {
         case .line:
-            svg.element("line", ["x1": coordinate(legendX), "y1": "40", "x2": coordinate(legendX + 18), "y2": "40",
+            svg.element("line", ["x1": coordinate(x), "y1": coordinate(y), "x2": coordinate(x + 18), "y2": coordinate(y),
                                  "stroke": entry.color, "stroke-width": "2"])
         case .dot:
-            svg.element("circle", ["cx": coordinate(legendX + 9), "cy": "40", "r": "4", "fill": entry.color])
+            svg.element("circle", ["cx": coordinate(x + 9), "cy": coordinate(y), "r": "4", "fill": entry.color])
         }
-        svg.element("text", ["x": coordinate(legendX + 24), "y": "44"], text: entry.name)
-        legendX += 40 + 7 * Double(entry.name.count)
+        svg.element("text", ["x": coordinate(x + 24), "y": coordinate(y + 4)], text: entry.name)
     }
     svg.close("g")
 

@@ -64,6 +64,24 @@ private final class ParsedXML: NSObject, XMLParserDelegate {
                                           PlotSeries(name: "validation 'loss'", x: steps, y: steps.map { 2.5 - $0 / 50 })]))
     }
 
+    /// Every plotted series is named in the legend, and every legend entry
+    /// lies inside the picture (rows wrap), however long the names.
+    @Test func everySeriesIsNamedInsideThePicture() {
+        let names = ["learned curriculum", "no curriculum (fresh noise)", "curriculum shuffled", "real data"]
+        let steps = (1...16).map(Double.init)
+        let xml = ParsedXML(lineChart(title: "t", xLabel: "k", yLabel: "accuracy",
+                                      series: names.map { PlotSeries(name: $0, x: steps, y: steps.map { $0 / 16 }) }))
+        #expect(xml.error == nil)
+        #expect(xml.named("polyline").count == names.count)
+        let legendTexts = xml.named("text").filter { names.contains($0.text) }
+        #expect(legendTexts.map(\.text) == names)
+        for text in legendTexts {
+            let x = Double(text.attributes["x"] ?? "") ?? .infinity
+            #expect(x + 7 * Double(text.text.count) <= PlotFrame.width, "\(text.text) at x \(x) runs off the picture")
+        }
+        #expect(legendLayout([], from: 0, to: 100).rows == 0)
+    }
+
     @Test func lineChartBreaksAtNonFinitePointsAndSurvivesDegenerateInput() {
         let broken = ParsedXML(lineChart(title: "t", xLabel: "x", yLabel: "y",
                                          series: [PlotSeries(name: "s", x: [0, 1, 2, 3, 4], y: [1, 2, .nan, 3, 4])]))
