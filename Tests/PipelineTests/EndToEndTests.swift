@@ -279,26 +279,25 @@ private func runChattr(_ flag: String, _ path: String) throws -> Int32 {
 struct FullAndReadOnlyDisks {
     let directory = TemporaryDirectory()
 
-    @Test func aFullDiskIsNamedAsSuch() throws {
-        let disk = try TmpfsMount(at: directory.file("full"), kilobytes: 300)
+    /// A campaign database created on a fresh tmpfs of `kilobytes`; `damage`
+    /// then spoils the disk, and a worker must fail with `status` saying `message`.
+    func workerOnSpoiledDisk(kilobytes: Int, damage: (TmpfsMount) throws -> Void, status: Int32, message: (String) -> String) throws {
+        let disk = try TmpfsMount(at: directory.file("disk-\(UUID().uuidString)"), kilobytes: kilobytes)
         defer { disk.unmount() }
         let db = disk.path + "/c.sqlite"
         let pipeline = directory.write("p.json", testPipeline())
         #expect(try runProduct("campaign", ["init", "--pipeline", pipeline, "--db", db], in: directory).termination == .exited(0))
-        disk.fill()
+        try damage(disk)
         let run = try runProduct("queue-worker", ["--db", db], in: directory)
-        #expect(run.termination == .exited(1) && run.stderr.contains("HINT: the disk holding \(db) is full"), "\(run)")
+        #expect(run.termination == .exited(status) && run.stderr.contains(message(db)), "\(run)")
+    }
+
+    @Test func aFullDiskIsNamedAsSuch() throws {
+        try workerOnSpoiledDisk(kilobytes: 300, damage: { $0.fill() }, status: 1) { "HINT: the disk holding \($0) is full" }
     }
 
     @Test func aReadOnlyMountIsNamedAsSuch() throws {
-        let disk = try TmpfsMount(at: directory.file("ro"), kilobytes: 2048)
-        defer { disk.unmount() }
-        let db = disk.path + "/c.sqlite"
-        let pipeline = directory.write("p.json", testPipeline())
-        #expect(try runProduct("campaign", ["init", "--pipeline", pipeline, "--db", db], in: directory).termination == .exited(0))
-        try disk.remountReadOnly()
-        let run = try runProduct("queue-worker", ["--db", db], in: directory)
-        #expect(run.termination == .exited(2) && run.stderr.contains("is mounted read-only"), "\(run)")
+        try workerOnSpoiledDisk(kilobytes: 2048, damage: { try $0.remountReadOnly() }, status: 2) { _ in "is mounted read-only" }
     }
 }
 
