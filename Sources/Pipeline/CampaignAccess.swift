@@ -47,7 +47,7 @@ func openCampaign(_ arguments: ParsedArguments, create: Bool, readOnly: Bool = f
     if let db = arguments.string("--db") {
         path = db
     } else if let name = arguments.string("--campaign") ?? fileConfig?.campaign.name {
-        if let problem = CampaignConfig.problem(withName: name) { throw UsageError("--campaign: \(problem)") }
+        if let problem = CampaignSection.problem(withName: name) { throw UsageError("--campaign: \(problem)") }
         path = "queue/\(name).sqlite"
     } else {
         throw UsageError("name the campaign with --pipeline FILE, --campaign NAME or --db PATH")

@@ -21,9 +21,9 @@ public struct PipelineConfig: Sendable {
     /// The file's content, for recording in the campaign and for diffs.
     public let document: JSONValue
 
-    public let campaign: CampaignConfig
-    public let data: DataConfig
-    public let queue: QueueConfig
+    public let campaign: CampaignSection
+    public let data: DataSection
+    public let queue: QueueSection
     public let metaTraining: MetaTrainingSection
     public let search: SearchSection
     public let gtnEvaluation: GTNEvaluationSection
@@ -41,9 +41,9 @@ public struct PipelineConfig: Sendable {
         var root = try ConfigObject(document, file: origin, path: "")
         self.origin = origin
         self.document = document
-        campaign = try root.section(CampaignConfig.self)
-        data = try root.section(DataConfig.self)
-        queue = try root.section(QueueConfig.self, default: QueueConfig())
+        campaign = try root.section(CampaignSection.self)
+        data = try root.section(DataSection.self)
+        queue = try root.section(QueueSection.self, default: QueueSection())
         metaTraining = try root.section(MetaTrainingSection.self, default: MetaTrainingSection())
         search = try root.section(SearchSection.self, default: SearchSection())
         gtnEvaluation = try root.section(GTNEvaluationSection.self, default: GTNEvaluationSection())
@@ -78,7 +78,7 @@ public struct PipelineConfig: Sendable {
 }
 
 /// `campaign`: what the campaign is called and its root seed.
-public struct CampaignConfig: PipelineSection {
+public struct CampaignSection: PipelineSection {
     public static let key = "campaign"
     /// Names the database (`queue/<name>.sqlite`) and artifacts (`artifacts/<name>/`).
     public let name: String
@@ -103,7 +103,7 @@ public struct CampaignConfig: PipelineSection {
 
 /// The datasets a campaign can use.
 /// `data`: which dataset, where from, and how the training set is split.
-public struct DataConfig: PipelineSection {
+public struct DataSection: PipelineSection {
     public static let key = "data"
     public let dataset: DatasetKind
     /// A local directory or an http(s) URL holding the dataset's files.
@@ -134,7 +134,7 @@ public struct DataConfig: PipelineSection {
 
 /// `queue`: journal mode and the job lease/retry policy. Optional; every
 /// field has a default.
-public struct QueueConfig: PipelineSection {
+public struct QueueSection: PipelineSection {
     public static let key = "queue"
     /// `wal` on local disks, `delete` (rollback journal) on shared filesystems.
     public let journal: JournalMode
@@ -156,7 +156,7 @@ public struct QueueConfig: PipelineSection {
     }
 
     public init(from object: inout ConfigObject) throws {
-        let defaults = QueueConfig()
+        let defaults = QueueSection()
         journal = try object.choice("journal", as: JournalMode.self, default: defaults.journal)
         leaseSeconds = try object.number("lease_seconds", in: 1...86_400, default: defaults.leaseSeconds)
         maxAttempts = try object.integer("max_attempts", in: 1...100, default: defaults.maxAttempts)

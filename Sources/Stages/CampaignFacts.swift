@@ -55,12 +55,12 @@ struct CampaignFacts {
     }
 
     /// How many results of each stage were computed with each BLAS kernel
-    /// family and thread count ("unrecorded" for older results).
-    var arithmetic: [(stage: String, counts: [(String, Int)])] {
+    /// family and thread count (nil: results of earlier versions, which did not record it).
+    var arithmetic: [(stage: String, counts: [(String?, Int)])] {
         [(GTNEvaluate.name, gtnScores.map(\.computed?.arithmetic)), (RealEvaluate.name, realScores.map(\.computed?.arithmetic))]
             .filter { !$0.1.isEmpty }
             .map { stage, values in
-                (stage, Dictionary(values.map { ($0 ?? "unrecorded", 1) }, uniquingKeysWith: +).sorted { $0.key < $1.key })
+                (stage, Dictionary(values.map { ($0, 1) }, uniquingKeysWith: +).sorted { ($0.key ?? "") < ($1.key ?? "") })
             }
     }
 

@@ -92,9 +92,11 @@ struct ReportDocument {
             "project version: \(facts.version)",
         ]
         for (stage, counts) in facts.arithmetic {
-            let list = counts.map { "\($0.0) (\($0.1))" }.joined(separator: "; ")
-            lines.append((counts.count > 1 ? "**\(stage) results mix arithmetic** (their last bits depend on it): "
-                                           : "\(stage) results computed with ") + list)
+            let list = counts.map { arithmetic, count in
+                arithmetic.map { "\(count) computed with \($0)" } ?? "\(count) with no record of it (an earlier version)"
+            }.joined(separator: "; ")
+            lines.append("\(stage) results: \(list)"
+                         + (counts.count > 1 ? " — **mixed arithmetic**: their last bits differ" : ""))
         }
         lines.append("machine writing this report: " + facts.machine.joined(separator: "; "))
         lines.append("written: \(timestamp(facts.writtenAt))")
@@ -123,7 +125,9 @@ struct ReportDocument {
                                                          y: facts.validationAccuracy.map(\.value))]))
             text += "![validation accuracy](\(imageFolder)/\(file))\n\n"
             if let last = facts.validationAccuracy.last {
-                text += "Last: \(formatNumber(last.value)) after meta-iteration \(last.step).\n\n"
+                text += "Last: \(formatNumber(last.value)) after meta-iteration \(last.step)"
+                    + (m.learners == .searchSpace ? " (each point is one architecture drawn from the space, so the curve is noisy)" : "")
+                    + ".\n\n"
             }
         }
         if !facts.learnedLearningRates.isEmpty {

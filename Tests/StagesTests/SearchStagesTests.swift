@@ -218,7 +218,7 @@ import Testing
         let report = try setup.run("report", forced, expect: 3)
         #expect(report.stderr.contains("the results of gtn-evaluate were computed under different settings"), "\(report.stderr)")
         let text = try String(contentsOfFile: setup.directory.file("art/report.md"), encoding: .utf8)
-        #expect(text.contains("gtn-evaluate results computed with OpenBLAS"), "arithmetic missing from the provenance")
+        #expect(text.contains("gtn-evaluate results: 8 computed with OpenBLAS"), "arithmetic missing from the provenance")
     }
 
     /// Exchanging the train and validation files is refused, naming the
