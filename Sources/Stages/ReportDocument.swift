@@ -93,7 +93,7 @@ struct ReportDocument {
         ]
         for (stage, counts) in facts.arithmetic {
             let list = counts.map { arithmetic, count in
-                arithmetic.map { "\(count) computed with \($0)" } ?? "\(count) with no record of it (an earlier version)"
+                arithmetic.map { "\(count) computed with \($0)" } ?? "\(count) computed by an earlier version, which did not record its BLAS kernels"
             }.joined(separator: "; ")
             lines.append("\(stage) results: \(list)"
                          + (counts.count > 1 ? " — **mixed arithmetic**: their last bits differ" : ""))
