@@ -52,7 +52,7 @@ func openCampaign(_ arguments: ParsedArguments, create: Bool, readOnly: Bool = f
     } else {
         throw UsageError("name the campaign with --pipeline FILE, --campaign NAME or --db PATH")
     }
-    let campaign = try Campaign.open(path: path, create: create && fileConfig != nil && !readOnly, readOnly: readOnly, clock: clock)
+    let campaign = try Campaign.open(path: path, create: create && fileConfig != nil, readOnly: readOnly, clock: clock)
     let journal = try arguments.choice("--journal", as: JournalMode.self)
     let pipeline: PipelineConfig
     var created = false

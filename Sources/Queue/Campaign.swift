@@ -124,9 +124,11 @@ public final class Campaign {
     /// other processes; `requested`, when given, must be that mode.
     public func useCurrentJournalMode(requested: JournalMode?) throws {
         let current = try database.journalMode().lowercased()
-        guard let mode = JournalMode(rawValue: current), requested == nil || requested == mode else {
-            throw CampaignError.journalMismatch(path: path, current: current,
-                                                requested: (requested ?? .wal).rawValue)
+        guard let mode = JournalMode(rawValue: current) else {
+            throw CampaignError.journalMismatch(path: path, current: current, requested: nil)
+        }
+        if let requested, requested != mode {
+            throw CampaignError.journalMismatch(path: path, current: current, requested: requested.rawValue)
         }
         try database.setSynchronous(for: mode)
     }

@@ -18,8 +18,9 @@ public enum CampaignError: Error, CustomStringConvertible, Sendable {
     case olderSchema(path: String, found: Int, current: Int)
     /// The pipeline file differs from the one the campaign was created with.
     case pipelineChanged(path: String, changes: [String])
-    /// `--journal` asks for another journal mode than the campaign uses.
-    case journalMismatch(path: String, current: String, requested: String)
+    /// `--journal` asks for another journal mode than the campaign uses
+    /// (`requested`), or the campaign uses a mode stages do not work in (nil).
+    case journalMismatch(path: String, current: String, requested: String?)
 
     public var description: String {
         switch self {
@@ -32,10 +33,14 @@ public enum CampaignError: Error, CustomStringConvertible, Sendable {
         case .newerSchema(let path, let found, let supported):
             return "\(path) has schema version \(found), but this build supports up to version \(supported)\n"
                 + "HINT: run the newer build that created it; an older one must not touch it"
-        case .journalMismatch(let path, let current, let requested):
+        case .journalMismatch(let path, let current, let requested?):
             return "campaign \(path) uses the \(current) journal; --journal \(requested) would switch it under every process "
                 + "using it\nHINT: leave out --journal (the campaign's mode is used), or stop every process using the campaign "
                 + "and run `campaign set-journal --journal \(requested) --db \(path)`"
+        case .journalMismatch(let path, let current, nil):
+            return "campaign \(path) uses the \(current) journal, which the stages do not work in (only wal or delete)\n"
+                + "HINT: stop every process using the campaign and run `campaign set-journal --journal wal --db \(path)` "
+                + "(or delete on a shared filesystem)"
         case .olderSchema(let path, let found, let current):
             return "\(path) has schema version \(found), older than this build's \(current); reading it needs an upgrade\n"
                 + "HINT: run any stage of the campaign or `campaign init` once (they upgrade it), then read it again"

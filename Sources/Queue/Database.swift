@@ -59,9 +59,7 @@ public final class Database {
         // `DatabaseWaits.stop()` has been called, no longer than its grace.
         sqlite3_busy_handler(opened, { limit, count in
             let (sleep, slept) = DatabaseWaits.delay(afterAttempts: Int(count))
-            let allowed = DatabaseWaits.stopped ? min(DatabaseWaits.graceMilliseconds, Int(bitPattern: limit))
-                                                : Int(bitPattern: limit)
-            guard slept + sleep <= allowed else { return 0 }
+            guard slept + sleep <= DatabaseWaits.allowance(of: Int(bitPattern: limit)) else { return 0 }
             sqlite3_sleep(Int32(sleep))
             return 1
         }, UnsafeMutableRawPointer(bitPattern: Int(busyTimeoutMilliseconds)))
@@ -139,18 +137,18 @@ public final class Database {
     /// (two processes opening a new campaign together), so a refused switch
     /// is retried, a few milliseconds apart, until the busy timeout.
     public func setJournalMode(_ mode: JournalMode) throws {
-        var waited: Int32 = 0
+        var waited = 0
         while try journalMode().lowercased() != mode.rawValue {
             let now: String
             do {
                 now = try queryFirst("PRAGMA journal_mode = \(mode.rawValue.uppercased())", []) { $0.text(0) } ?? ""
-            } catch let error as DatabaseError where error.primaryCode == SQLITE_BUSY && waited < busyTimeoutMilliseconds
-                                                      && !DatabaseWaits.stopped {
+            } catch let error as DatabaseError
+                        where error.isBusy && waited < DatabaseWaits.allowance(of: Int(busyTimeoutMilliseconds)) {
                 waited += Self.pause()
                 continue
             }
             if now.lowercased() == mode.rawValue { break }
-            guard waited < (DatabaseWaits.stopped ? Int32(DatabaseWaits.graceMilliseconds) : busyTimeoutMilliseconds) else {
+            guard waited < DatabaseWaits.allowance(of: Int(busyTimeoutMilliseconds)) else {
                 throw DatabaseError(code: SQLITE_ERROR,
                                     message: "could not switch the journal to \(mode.rawValue) (still \(now)); "
                                         + "HINT: stop the other processes using this database first",
@@ -169,9 +167,9 @@ public final class Database {
 
     /// Sleeps 5–20 ms (random, so that retrying processes fall out of step)
     /// and returns the milliseconds slept.
-    private static func pause() -> Int32 {
-        let milliseconds = Int32.random(in: 5...20)
-        sqlite3_sleep(milliseconds)
+    private static func pause() -> Int {
+        let milliseconds = Int.random(in: 5...20)
+        sqlite3_sleep(Int32(milliseconds))
         return milliseconds
     }
 
@@ -206,6 +204,10 @@ public enum DatabaseWaits {
 
     /// Whether `stop()` has been called.
     public static var stopped: Bool { stopRequested.load(ordering: .relaxed) }
+
+    /// How many milliseconds a wait whose timeout is `limit` may last now:
+    /// `limit`, or at most the grace once a stop is requested.
+    static func allowance(of limit: Int) -> Int { stopped ? min(graceMilliseconds, limit) : limit }
 
     /// SQLite's own schedule of sleeps (ms) between lock attempts, then 100 ms each.
     static let delays = [1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100]

@@ -1,6 +1,5 @@
 import JSONText
 import Artifacts
-import Checksums
 import Foundation
 import GTN
 import NN
@@ -15,7 +14,7 @@ import Queue
 enum Checkpoint {
     /// SHA-256 of the canonical JSON of the settings a checkpoint depends on.
     static func fingerprint(_ context: StageContext) -> String {
-        SHA256.hash(settings(context))
+        settingsFingerprint(context, sections: sections(context))
     }
 
     /// `{"campaign":…,"data":…,"meta_training":…}` as canonical JSON (each
