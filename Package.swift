@@ -56,7 +56,13 @@ let package = Package(
         /// SQLite wrapper, schema migrations, campaign state and the job state machine.
         .target(name: "Queue", dependencies: ["Checksums", "JSONText", "CSQLite"]),
         /// Stage runner shared by every executable: arguments, pipeline file, signals, budgets, exit codes.
-        .target(name: "Pipeline", dependencies: ["Queue", "Artifacts", "GTN", "JSONText"]),
+        .target(name: "Pipeline", dependencies: ["Queue", "Artifacts", "JSONText"]),
+
+        // MARK: - The contract between the stages
+
+        /// What the six stages agree on: their names, pipeline sections, metrics, artifact paths,
+        /// job parameters and results, and the generator artifact's reader and writer.
+        .target(name: "StageContract", dependencies: ["Pipeline", "Queue", "Artifacts", "Checksums", "JSONText", "GTN", "TensorCore"]),
 
         // MARK: - Report
 
@@ -67,7 +73,7 @@ let package = Package(
 
         /// The six stages as library code: plans, runs, and the glue between
         /// the job table, artifacts and the GTN library.
-        .target(name: "Stages", dependencies: ["Pipeline", "Queue", "Artifacts", "Checksums", "JSONText", "GTN", "NN", "TensorCore",
+        .target(name: "Stages", dependencies: ["StageContract", "Pipeline", "Queue", "Artifacts", "Checksums", "JSONText", "GTN", "NN", "TensorCore",
                                               "Report"]),
 
         // MARK: - Executables
@@ -86,7 +92,7 @@ let package = Package(
         .executableTarget(name: "report", dependencies: ["Stages", "Pipeline"]),
 
         /// `campaign`: init, status, retry-dead, release-expired.
-        .executableTarget(name: "campaign", dependencies: ["Pipeline"]),
+        .executableTarget(name: "campaign", dependencies: ["Pipeline", "StageContract"]),
         /// `queue-worker`: test/benchmark worker draining its own trivial jobs (not a pipeline stage).
         .executableTarget(name: "queue-worker", dependencies: ["Pipeline", "Queue"]),
 
@@ -102,10 +108,10 @@ let package = Package(
         /// SQLite layer, migrations, job state machine, leases (fake clock).
         .testTarget(name: "QueueTests", dependencies: ["Queue", "QueueTestSupport", "JSONText"]),
         /// End-to-end runs of the stage executables.
-        .testTarget(name: "StagesTests", dependencies: ["Queue", "QueueTestSupport", "Checksums", "campaign", "fetch-data", "meta-train-generator",
+        .testTarget(name: "StagesTests", dependencies: ["Queue", "QueueTestSupport", "Checksums", "StageContract", "campaign", "fetch-data", "meta-train-generator",
                                                         "propose-architectures", "gtn-evaluate", "real-evaluate", "report", "Stages", "GTN", "TensorCore"]),
         /// Arguments, pipeline files, stage runner; end-to-end runs of the built executables.
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Queue", "QueueTestSupport", "Checksums"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "StageContract", "Queue", "QueueTestSupport", "Checksums"]),
 
         /// Kernels against Float64 references; the OpenBLAS kernel-family choice (through `gtn-bench blas`).
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "CDirectConv", "QueueTestSupport", "gtn-bench"]),

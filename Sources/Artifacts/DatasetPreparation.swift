@@ -84,7 +84,7 @@ public enum DatasetPreparation {
         let std = statistics.std.map { Float(max($0, 1e-12)) }
 
         var common = metadata
-        common["producer"] = common["producer"] ?? "fetch-data"
+        common["producer"] = common["producer"] ?? "DatasetPreparation"
         common["dataset"] = source.dataset.rawValue
         common["seed"] = String(seed)
         common["split_procedure"] = splitProcedure

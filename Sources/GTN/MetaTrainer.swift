@@ -173,7 +173,7 @@ public struct MetaTrainer: Sendable {
             return (values.reduce(.infinity) { Swift.min($0, $1) }, values.reduce(-.infinity) { Swift.max($0, $1) })
         }
         return .nonFinite(quantity: quantity, iteration: state.iteration, value: value,
-                          learningRates: range("inner.log_learning_rate"), momenta: range("inner.log_momentum"))
+                          learningRates: range(TeachingSetup.logLearningRatePart), momenta: range(TeachingSetup.logMomentumPart))
     }
 
     /// Accuracy on `evaluation` of a fresh learner (stream "evaluation-learner"

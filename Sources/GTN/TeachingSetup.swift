@@ -44,12 +44,17 @@ public struct TeachingSetup: Sendable {
         self.initialLearningRate = initialLearningRate
         self.initialMomentum = initialMomentum
         var l = ParameterLayout()
-        l.add("generator", shape: [generator.layout.count])
-        l.add("curriculum", shape: [innerSteps, batch, generator.noiseSize])
-        l.add("inner.log_learning_rate", shape: [innerSteps])
-        l.add("inner.log_momentum", shape: [innerSteps])
+        l.add(Self.generatorPart, shape: [generator.layout.count])
+        l.add(Self.curriculumPart, shape: [innerSteps, batch, generator.noiseSize])
+        l.add(Self.logLearningRatePart, shape: [innerSteps])
+        l.add(Self.logMomentumPart, shape: [innerSteps])
         layout = l
     }
+
+    /// The parts of `layout`: the generator's parameters, the curriculum
+    /// [T, B, noise], and the logs of the per-step learning rates and momenta [T].
+    public static let generatorPart = "generator", curriculumPart = "curriculum"
+    public static let logLearningRatePart = "inner.log_learning_rate", logMomentumPart = "inner.log_momentum"
 
     /// Initial meta-parameters: generator as initialised, curriculum standard
     /// normal, the initial learning rate and momentum at every step.
@@ -110,11 +115,11 @@ public struct TeachingSetup: Sendable {
                             mode: CurriculumMode = .learned, noiseStream: RandomStream = RandomStream(seed: 0)) -> Tensor<S> {
         let p = layout.views(of: meta)
         var stream = noiseStream
-        let noise = stepNoise(p["curriculum"]!, mode: mode, noiseStream: &stream)
+        let noise = stepNoise(p[Self.curriculumPart]!, mode: mode, noiseStream: &stream)
         let split = Array(repeating: 1, count: innerSteps)
-        let lrs = p["inner.log_learning_rate"]!.split(axis: 0, sizes: split).map { $0.reshaped([]) }
-        let moms = p["inner.log_momentum"]!.split(axis: 0, sizes: split).map { $0.reshaped([]) }
-        let generatorParameters = p["generator"]!
+        let lrs = p[Self.logLearningRatePart]!.split(axis: 0, sizes: split).map { $0.reshaped([]) }
+        let moms = p[Self.logMomentumPart]!.split(axis: 0, sizes: split).map { $0.reshaped([]) }
+        let generatorParameters = p[Self.generatorPart]!
         var theta = Tensor(learnerInitial, requiresGrad: true)
         var velocity = Tensor(NDArray<S>(zeros: learnerInitial.shape))
         let real = Tensor(realImages)
@@ -154,8 +159,8 @@ public struct TeachingSetup: Sendable {
         withoutGradients {
             let p = layout.views(of: Tensor(meta))
             var unused = RandomStream(seed: 0)
-            let noise = stepNoise(p["curriculum"]!, mode: .learned, noiseStream: &unused)
-            return NDArray.concatenate(noise.map { generator.images(p["generator"]!, noise: $0).value }, axis: 0)
+            let noise = stepNoise(p[Self.curriculumPart]!, mode: .learned, noiseStream: &unused)
+            return NDArray.concatenate(noise.map { generator.images(p[Self.generatorPart]!, noise: $0).value }, axis: 0)
         }
     }
 
@@ -168,9 +173,9 @@ public struct TeachingSetup: Sendable {
                                 afterStep: (Int, NDArray<S>) throws -> Void) rethrows -> NDArray<S> {
         let p = withoutGradients { layout.views(of: Tensor(meta)) }
         var stream = noiseStream
-        let noise = stepNoise(p["curriculum"]!, mode: mode, noiseStream: &stream)
-        let lrs = p["inner.log_learning_rate"]!.value.data, moms = p["inner.log_momentum"]!.value.data
-        let generatorParameters = p["generator"]!
+        let noise = stepNoise(p[Self.curriculumPart]!, mode: mode, noiseStream: &stream)
+        let lrs = p[Self.logLearningRatePart]!.value.data, moms = p[Self.logMomentumPart]!.value.data
+        let generatorParameters = p[Self.generatorPart]!
         var theta = learnerInitial
         var velocity = NDArray<S>(zeros: learnerInitial.shape)
         for step in 0..<(steps ?? innerSteps) {

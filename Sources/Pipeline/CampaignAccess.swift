@@ -16,9 +16,9 @@ enum CampaignOptions {
 }
 
 /// An opened campaign with its pipeline.
-struct OpenedCampaign {
+struct OpenedCampaign<Sections: PipelineSections> {
     let campaign: Campaign
-    let pipeline: PipelineConfig
+    let pipeline: PipelineConfig<Sections>
 }
 
 /// Finds, opens (or creates) and checks the campaign the options name.
@@ -37,12 +37,12 @@ struct OpenedCampaign {
 /// every later process finds it set; later a `--journal` naming another
 /// mode is refused (switching needs the database to itself), except with
 /// `switchJournal` (`campaign set-journal`).
-func openCampaign(_ arguments: ParsedArguments, create: Bool, readOnly: Bool = false, switchJournal: Bool = false,
-                  clock: any Clock = SystemClock()) throws -> OpenedCampaign {
+func openCampaign<Sections>(_ arguments: ParsedArguments, create: Bool, readOnly: Bool = false, switchJournal: Bool = false,
+                            clock: any Clock = SystemClock(), sections: Sections.Type) throws -> OpenedCampaign<Sections> {
     if arguments.string("--db") != nil && arguments.string("--campaign") != nil {
         throw UsageError("give either --db or --campaign, not both")
     }
-    let fileConfig = try arguments.string("--pipeline").map(PipelineConfig.load(path:))
+    let fileConfig = try arguments.string("--pipeline").map(PipelineConfig<Sections>.load(path:))
     let path: String
     if let db = arguments.string("--db") {
         path = db
@@ -54,7 +54,7 @@ func openCampaign(_ arguments: ParsedArguments, create: Bool, readOnly: Bool = f
     }
     let campaign = try Campaign.open(path: path, create: create && fileConfig != nil, readOnly: readOnly, clock: clock)
     let journal = try arguments.choice("--journal", as: JournalMode.self)
-    let pipeline: PipelineConfig
+    let pipeline: PipelineConfig<Sections>
     var created = false
     switch (try campaign.pipeline(), fileConfig) {
     case (nil, nil):

@@ -1,11 +1,12 @@
 import Foundation
 import Queue
 
-/// The `campaign` command: the operator's view of a campaign database.
-public enum CampaignCommand {
-    static let selection = [CampaignOptions.pipeline, CampaignOptions.campaign, CampaignOptions.db]
+/// The `campaign` command: the operator's view of a campaign database, whose
+/// pipeline files have the program's stage `Sections`.
+public enum CampaignCommand<Sections: PipelineSections> {
+    static var selection: [OptionSpec] { [CampaignOptions.pipeline, CampaignOptions.campaign, CampaignOptions.db] }
 
-    static let subcommands: [(spec: CommandSpec, run: @Sendable (ParsedArguments) throws -> Void)] = [
+    static var subcommands: [(spec: CommandSpec, run: @Sendable (ParsedArguments) throws -> Void)] { [
         (CommandSpec(name: "campaign init", summary: "Create the campaign database for a pipeline file (or check an existing one).",
                      options: CampaignOptions.all), initialize),
         (CommandSpec(name: "campaign status",
@@ -19,7 +20,10 @@ public enum CampaignCommand {
                      summary: "Switch the campaign's journal mode (wal or delete); needs every other process to have closed it.",
                      options: selection + [.value("--journal", "MODE", help: "wal (local disks) or delete (shared filesystems).")]),
          setJournal),
-    ]
+        (CommandSpec(name: "campaign stages",
+                     summary: "List the stages in campaign order, one per line: NAME once|jobs (jobs: a job worker, run as many as you like).",
+                     options: []), listStages),
+    ] }
 
     static var helpText: String {
         let width = subcommands.map(\.spec.name.count).max() ?? 0
@@ -51,13 +55,13 @@ public enum CampaignCommand {
 
     static func initialize(_ arguments: ParsedArguments) throws {
         guard arguments.string("--pipeline") != nil else { throw UsageError("--pipeline FILE is required") }
-        let opened = try openCampaign(arguments, create: true)
+        let opened = try openCampaign(arguments, create: true, sections: Sections.self)
         Console.out("campaign \(opened.pipeline.campaign.name): database \(opened.campaign.path), "
             + "artifacts \("artifacts/\(opened.pipeline.campaign.name)"), journal \(try opened.campaign.database.journalMode())")
     }
 
     static func status(_ arguments: ParsedArguments) throws {
-        let opened = try openCampaign(arguments, create: false, readOnly: true)
+        let opened = try openCampaign(arguments, create: false, readOnly: true, sections: Sections.self)
         let stage = arguments.string("--stage")
         let queue = opened.campaign.jobs(policy: opened.pipeline.jobPolicy)
         let now = opened.campaign.clock.now()
@@ -105,7 +109,7 @@ public enum CampaignCommand {
     }
 
     static func retryDead(_ arguments: ParsedArguments) throws {
-        let opened = try openCampaign(arguments, create: false)
+        let opened = try openCampaign(arguments, create: false, sections: Sections.self)
         let count = try opened.campaign.jobs(policy: opened.pipeline.jobPolicy).retryDead(stage: arguments.string("--stage"))
         Console.out("campaign retry-dead: \(count) dead job\(count == 1 ? "" : "s") pending again")
     }
@@ -114,12 +118,16 @@ public enum CampaignCommand {
         guard let mode = try arguments.choice("--journal", as: JournalMode.self) else {
             throw UsageError("--journal MODE is required (wal or delete)")
         }
-        let opened = try openCampaign(arguments, create: false, switchJournal: true)
+        let opened = try openCampaign(arguments, create: false, switchJournal: true, sections: Sections.self)
         Console.out("campaign set-journal: \(opened.campaign.path) now uses the \(mode.rawValue) journal")
     }
 
+    static func listStages(_ arguments: ParsedArguments) throws {
+        Console.out(Sections.stages.map { "\($0.name) \($0.drainsJobs ? "jobs" : "once")" }.joined(separator: "\n"))
+    }
+
     static func releaseExpired(_ arguments: ParsedArguments) throws {
-        let opened = try openCampaign(arguments, create: false)
+        let opened = try openCampaign(arguments, create: false, sections: Sections.self)
         let expired = try opened.campaign.jobs(policy: opened.pipeline.jobPolicy).releaseExpired()
         for lease in expired {
             Console.out("released job \(lease.jobID) (\(lease.stage), owner \(lease.owner), attempt \(lease.attempt))")

@@ -3,19 +3,54 @@ import Artifacts
 import Foundation
 import Queue
 
-/// A decoded pipeline file (`pipelines/*.json`). See docs/pipeline.md.
+/// The sections of a pipeline file that belong to a program's stages (all
+/// but `campaign`, `data` and `queue`), defined and decoded by the library
+/// of those stages (`StageContract.GTNSections` for the six GTN-NAS stages).
 ///
-/// Adding a section (e.g. `meta_training` for the meta-training issue):
-/// 1. write `public struct MetaTrainingConfig: PipelineSection` with
-///    `static let key = "meta_training"` and an `init(from:)` that reads each
-///    field with `ConfigObject.integer/number/string/choice(...)` (range and
-///    default in the call), cross-checking fields at the end;
-/// 2. add `public let metaTraining: MetaTrainingConfig` below and one line
-///    `metaTraining = try root.section(MetaTrainingConfig.self)` in `init`
-///    (pass `default:` to make the section optional);
-/// 3. document the fields in docs/pipeline.md and extend pipelines/*.json.
-/// Unknown keys stay errors, so a section is rejected until it is added here.
-public struct PipelineConfig: Sendable {
+/// Adding a section: write `public struct MySection: PipelineSection` with
+/// `static let key = "my_section"` and an `init(from:)` that reads each
+/// field with `ConfigObject.integer/number/string/choice(...)` (range and
+/// default in the call), cross-checking fields at the end; read it in the
+/// `PipelineSections` type's `init(from:)` with `root.section(MySection.self)`
+/// (pass `default:` to make it optional); document the fields in
+/// docs/pipeline.md and extend pipelines/*.json. Unknown keys stay errors,
+/// so a section is rejected until it is read there.
+public protocol PipelineSections: Sendable {
+    /// Reads the sections from the file's root object; `PipelineConfig`
+    /// then rejects the keys nobody read.
+    init(from root: inout ConfigObject) throws
+
+    /// The program's stages in the order a campaign runs them (`campaign
+    /// stages` prints them for the scripts).
+    static var stages: [StageListing] { get }
+}
+
+/// A stage as `campaign stages` lists it.
+public struct StageListing: Sendable, Equatable {
+    /// The stage's name, which is also its executable's.
+    public let name: String
+    /// Whether it is a job worker (run as many side by side as you like)
+    /// rather than a stage that runs once.
+    public let drainsJobs: Bool
+
+    public init(name: String, drainsJobs: Bool) {
+        self.name = name
+        self.drainsJobs = drainsJobs
+    }
+}
+
+/// No sections beyond the common ones (`queue-worker`, tests of the runner).
+public struct NoStageSections: PipelineSections {
+    public init(from root: inout ConfigObject) throws {}
+    public static var stages: [StageListing] { [] }
+}
+
+/// A decoded pipeline file (`pipelines/*.json`, docs/pipeline.md): the
+/// common sections every program reads and the stage `Sections`, whose
+/// fields read as the pipeline's own (`pipeline.search` for
+/// `pipeline.sections.search`).
+@dynamicMemberLookup
+public struct PipelineConfig<Sections: PipelineSections>: Sendable {
     /// Where the pipeline was read from (a file, or the campaign database).
     public let origin: String
     /// The file's content, for recording in the campaign and for diffs.
@@ -24,11 +59,9 @@ public struct PipelineConfig: Sendable {
     public let campaign: CampaignSection
     public let data: DataSection
     public let queue: QueueSection
-    public let metaTraining: MetaTrainingSection
-    public let search: SearchSection
-    public let gtnEvaluation: GTNEvaluationSection
-    public let realEvaluation: RealEvaluationSection
-    public let report: ReportSection
+    public let sections: Sections
+
+    public subscript<Value>(dynamicMember path: KeyPath<Sections, Value>) -> Value { sections[keyPath: path] }
 
     /// Decodes `text`; errors name `origin` and the field path.
     public init(text: String, origin: String) throws {
@@ -44,11 +77,7 @@ public struct PipelineConfig: Sendable {
         campaign = try root.section(CampaignSection.self)
         data = try root.section(DataSection.self)
         queue = try root.section(QueueSection.self, default: QueueSection())
-        metaTraining = try root.section(MetaTrainingSection.self, default: MetaTrainingSection())
-        search = try root.section(SearchSection.self, default: SearchSection())
-        gtnEvaluation = try root.section(GTNEvaluationSection.self, default: GTNEvaluationSection())
-        realEvaluation = try root.section(RealEvaluationSection.self, default: RealEvaluationSection())
-        report = try root.section(ReportSection.self, default: ReportSection())
+        sections = try Sections(from: &root)
         try root.finish()
     }
 
@@ -66,9 +95,6 @@ public struct PipelineConfig: Sendable {
         }
         return try PipelineConfig(text: text, origin: path)
     }
-
-    /// SGD steps `gtn-evaluate` trains each architecture for (default: T).
-    public var gtnEvaluationSteps: Int { gtnEvaluation.steps ?? metaTraining.innerSteps }
 
     /// The job lease and retry policy of the `queue` section.
     public var jobPolicy: JobPolicy {

@@ -21,19 +21,19 @@ public enum StageResult: Sendable, Equatable {
 /// and a run. `runStage` supplies everything else (arguments, pipeline,
 /// campaign database, signals, budgets, exit statuses), so an executable's
 /// `main.swift` is `exit(runStage(myStage, arguments: CommandLine.arguments))`.
-public struct Stage {
+public struct Stage<Sections: PipelineSections> {
     public let name: String
     public let summary: String
     /// Options beyond the common ones (`StageContext.commonOptions`).
     public let options: [OptionSpec]
-    public let plan: (StageContext) throws -> StagePlan
-    public let run: (StageContext) throws -> StageResult
+    public let plan: (StageContext<Sections>) throws -> StagePlan
+    public let run: (StageContext<Sections>) throws -> StageResult
 
     /// A stage with its own plan; the default plan skips a stage recorded
     /// as done and runs it otherwise.
     public init(name: String, summary: String, options: [OptionSpec] = [],
-                plan: ((StageContext) throws -> StagePlan)? = nil,
-                run: @escaping (StageContext) throws -> StageResult) {
+                plan: ((StageContext<Sections>) throws -> StagePlan)? = nil,
+                run: @escaping (StageContext<Sections>) throws -> StageResult) {
         self.name = name
         self.summary = summary
         self.options = options
@@ -42,7 +42,7 @@ public struct Stage {
     }
 
     /// Skip when the stage is recorded as done, otherwise run, saying why.
-    public static func planFromStatus(_ context: StageContext) throws -> StagePlan {
+    public static func planFromStatus(_ context: StageContext<Sections>) throws -> StagePlan {
         let record = try context.campaign.stage(context.stage)
         switch record.status {
         case .done: return .skip(reason: "done since \(timestamp(record.finishedAt)) (\(record.reason))")
@@ -52,18 +52,19 @@ public struct Stage {
     }
 }
 
-/// Everything a running stage needs.
-public final class StageContext {
+/// Everything a running stage needs; `Sections` are the pipeline sections
+/// of the program's stages (`PipelineSections`).
+public final class StageContext<Sections: PipelineSections> {
     /// The stage name (for jobs, metrics, events).
     public let stage: String
     public let arguments: ParsedArguments
-    public let pipeline: PipelineConfig
+    public let pipeline: PipelineConfig<Sections>
     public let campaign: Campaign
     /// This process's name in leases and logs (`--worker-id`, default host:pid).
     public let workerID: String
     public let budget: Budget
 
-    init(stage: String, arguments: ParsedArguments, pipeline: PipelineConfig, campaign: Campaign, workerID: String, budget: Budget) {
+    init(stage: String, arguments: ParsedArguments, pipeline: PipelineConfig<Sections>, campaign: Campaign, workerID: String, budget: Budget) {
         self.stage = stage
         self.arguments = arguments
         self.pipeline = pipeline
@@ -73,12 +74,12 @@ public final class StageContext {
     }
 
     /// Options every stage accepts.
-    public static let commonOptions: [OptionSpec] = CampaignOptions.all + [
+    public static var commonOptions: [OptionSpec] { CampaignOptions.all + [
         .value("--artifacts", "DIR", help: "Directory of the campaign's artifacts (default: artifacts/<campaign name>)."),
         .value("--worker-id", "ID", help: "Name of this worker in leases and logs (default: hostname:pid)."),
         .value("--max-jobs", "N", help: "Stop after N units of work (exit 75 if work remains)."),
         .value("--max-seconds", "S", help: "Stop after S seconds, finishing the current unit (exit 75 if work remains)."),
-    ]
+    ] }
 
     /// The campaign's artifact directory: `--artifacts DIR`, else `artifacts/<campaign>/`.
     public var artifactsDirectory: String { arguments.string("--artifacts") ?? "artifacts/\(pipeline.campaign.name)" }
@@ -112,17 +113,17 @@ public final class StageContext {
 /// program name), opens the campaign, installs the stop signals, prints and
 /// records the plan, runs, and returns the exit status. `setting`, when
 /// given, is appended to the "running:" line (the compute kernels in use).
-public func runStage(_ stage: Stage, arguments: [String], setting: String? = nil) -> Int32 {
-    let spec = CommandSpec(name: stage.name, summary: stage.summary, options: StageContext.commonOptions + stage.options,
+public func runStage<Sections>(_ stage: Stage<Sections>, arguments: [String], setting: String? = nil) -> Int32 {
+    let spec = CommandSpec(name: stage.name, summary: stage.summary, options: StageContext<Sections>.commonOptions + stage.options,
                            details: exitStatusHelp)
-    var context: StageContext?
+    var context: StageContext<Sections>?
     var runID: Int64?
     StopSignals.install()
     do {
         let parsed = try spec.parse(arguments.dropFirst())
         let budget = Budget(maxJobs: try parsed.integer("--max-jobs", in: 0...1_000_000_000),
                             maxSeconds: try parsed.number("--max-seconds", in: 0...1e9))
-        let opened = try openCampaign(parsed, create: true)
+        let opened = try openCampaign(parsed, create: true, sections: Sections.self)
         let ctx = StageContext(stage: stage.name, arguments: parsed, pipeline: opened.pipeline, campaign: opened.campaign,
                                workerID: parsed.string("--worker-id") ?? defaultWorkerID(), budget: budget)
         context = ctx

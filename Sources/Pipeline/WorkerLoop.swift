@@ -57,7 +57,7 @@ extension Stage {
     /// marks the job done. Its plan says how many jobs are pending, running,
     /// expired or waiting to retry, and skips when none is left.
     public static func jobWorker(name: String, summary: String, options: [OptionSpec] = [],
-                                 work: @escaping (JobHandle, StageContext) throws -> String) -> Stage {
+                                 work: @escaping (JobHandle, StageContext<Sections>) throws -> String) -> Stage {
         Stage(name: name, summary: summary, options: options, plan: planFromJobs) { context in
             try drainJobs(context, work: work)
         }
@@ -66,7 +66,7 @@ extension Stage {
     /// "skipping: all 200 jobs done" / "running: 12 pending, 1 lease expired from worker w3".
     /// Throws `DeadJobsError` (exit 1) when every job is finished but some
     /// are dead: the stage's work is not complete until they are retried.
-    public static func planFromJobs(_ context: StageContext) throws -> StagePlan {
+    public static func planFromJobs(_ context: StageContext<Sections>) throws -> StagePlan {
         let counts = try context.jobs.counts(stage: context.stage)
         if counts.total == 0 { return .skip(reason: "no \(context.stage) jobs in the queue yet") }
         if counts.unfinished == 0 {
@@ -103,7 +103,7 @@ func describe(_ counts: JobCounts) -> String {
 /// job is left behind by a worker that was killed.
 /// Returns `.done` when every job is done, `.incomplete` when stopped early;
 /// throws when jobs are dead.
-public func drainJobs(_ context: StageContext, work: (JobHandle, StageContext) throws -> String) throws -> StageResult {
+public func drainJobs<Sections>(_ context: StageContext<Sections>, work: (JobHandle, StageContext<Sections>) throws -> String) throws -> StageResult {
     let queue = context.jobs
     let initial = try queue.counts(stage: context.stage)
     let progress = context.progress(total: initial.total, startDone: initial[.done])
@@ -156,7 +156,7 @@ public func drainJobs(_ context: StageContext, work: (JobHandle, StageContext) t
 /// with reads only, so idle workers do not load the database with write
 /// transactions. Returns false when no unfinished job is left, true when a
 /// job may be claimable or the loop must stop.
-private func waitForClaimable(_ queue: JobQueue, _ context: StageContext, unitsDone: Int) throws -> Bool {
+private func waitForClaimable<Sections>(_ queue: JobQueue, _ context: StageContext<Sections>, unitsDone: Int) throws -> Bool {
     while context.stopReason(unitsDone: unitsDone) == nil {
         if try queue.counts(stage: context.stage).unfinished == 0 { return false }
         if let next = try queue.nextChange(stage: context.stage), next <= context.campaign.clock.now() { return true }

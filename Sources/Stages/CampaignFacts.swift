@@ -5,6 +5,7 @@ import Pipeline
 import Queue
 import Report
 import TensorCore
+import StageContract
 
 /// Everything the report states, read from the campaign database and
 /// artifacts. Whatever is missing is nil or empty; whatever could not be
@@ -13,7 +14,7 @@ struct CampaignFacts {
     /// The stages in pipeline order.
     static let stageNames = StageName.allCases.map(\.rawValue)
 
-    let pipeline: PipelineConfig
+    let pipeline: GTNPipeline
     let pipelineSHA256: String?
     let databasePath: String
     let stages: [StageRecord]
@@ -28,6 +29,8 @@ struct CampaignFacts {
     let validationAccuracy: [MetricRecord]
     /// Accuracy after each inner step per variant (`recordComparison`).
     let innerStepCurves: [InnerStepCurveRecord]
+    /// Fresh learners each curve point is the mean of; nil in campaigns of earlier versions.
+    let comparisonLearners: Int?
     let realDataLearningRate: Double?
     /// exp of the learned per-step log learning rates and log momenta.
     let learnedLearningRates: [Double], learnedMomenta: [Double]
@@ -38,7 +41,7 @@ struct CampaignFacts {
     let proposedArchitectures: [String]
     let gtnScores: [GTNScore]
     let realScores: [RealScore]
-    /// nil until GTN scoring has finished.
+    /// As `real-evaluate` recorded it; nil until it has selected.
     let selection: RealSelection?
     let version: String
     let machine: [String]
@@ -64,7 +67,7 @@ struct CampaignFacts {
             }
     }
 
-    static func gather(_ context: StageContext) throws -> CampaignFacts {
+    static func gather(_ context: GTNStageContext) throws -> CampaignFacts {
         var problems: [String] = []
         /// `body`'s value, or `fallback` with the error noted in `problems`.
         func attempt<T>(_ what: String, _ fallback: T, _ body: () throws -> T) -> T {
@@ -93,13 +96,11 @@ struct CampaignFacts {
                                         standardDeviation: deviations.count == means.count ? deviations.map(\.value) : [])
         }
 
-        let generatorURL = MetaTrainGenerator.generatorFile(context)
+        let generatorURL = context.artifacts.generator
         var rates: [Double] = [], momenta: [Double] = []
         if FileManager.default.fileExists(atPath: generatorURL.path) {
             attempt("generator artifact \(generatorURL.path)", ()) {
-                let archive = try ArtifactFile.read(generatorURL)
-                rates = try archive.values("inner.log_learning_rate", as: Float.self).map { Foundation.exp(Double($0)) }
-                momenta = try archive.values("inner.log_momentum", as: Float.self).map { Foundation.exp(Double($0)) }
+                (rates, momenta) = try GeneratorArtifact.innerOptimiser(generatorURL)
             }
         }
         let (tiles, shape) = attempt("curriculum images", ([], nil)) { try curriculumTiles(context) }
@@ -109,15 +110,19 @@ struct CampaignFacts {
         }
         let gtnScores = attempt("GTN results", []) { try results(GTNScore.self, stage: GTNEvaluate.name, in: context) }
         let realScores = attempt("real-data results", []) { try results(RealScore.self, stage: RealEvaluate.name, in: context) }
-        let gtnCounts = counts[GTNEvaluate.name] ?? JobCounts()
-        let selection = gtnCounts.total > 0 && gtnCounts.unfinished == 0 ? RealSelection(context, scores: gtnScores) : nil
+        let selection = attempt("real-data selection", nil) { () throws -> RealSelection? in
+            let jobs = try queue.jobs(stage: RealEvaluate.name)
+            // Jobs of earlier versions did not record their roles; the decision is deterministic, so it is made again.
+            return jobs.isEmpty ? nil : try RealSelection.recorded(in: jobs) ?? RealSelection(context, scores: gtnScores)
+        }
 
         return CampaignFacts(
             pipeline: context.pipeline, pipelineSHA256: try campaign.pipeline()?.sha256, databasePath: campaign.path,
             stages: try stageNames.map { try campaign.stage($0) }, runTotals: try campaign.stageRunTotals(),
             jobCounts: counts, retries: retries, deadJobs: try queue.deadJobs(stage: nil), splitCounts: splits,
             metaLoss: try campaign.values(of: .metaLoss), validationAccuracy: try campaign.values(of: .validationAccuracy),
-            innerStepCurves: curves, realDataLearningRate: try campaign.values(of: .realDataLearningRate).first?.value,
+            innerStepCurves: curves, comparisonLearners: try campaign.values(of: .comparisonLearners).first.map { Int($0.value) },
+            realDataLearningRate: try campaign.values(of: .realDataLearningRate).first?.value,
             learnedLearningRates: rates, learnedMomenta: momenta, curriculumTiles: tiles, imageShape: shape,
             proposedArchitectures: proposed, gtnScores: gtnScores, realScores: realScores, selection: selection, version: projectVersion(),
             machine: machineDescription(), writtenAt: Date().timeIntervalSince1970, problems: problems,
@@ -126,14 +131,10 @@ struct CampaignFacts {
 
     /// The curriculum's images, one row per inner step and one tile per class
     /// (labels cycle through the classes), from the meta-training artifact.
-    static func curriculumTiles(_ context: StageContext) throws -> ([[[Float]]], (channels: Int, height: Int, width: Int)?) {
-        let url = MetaTrainGenerator.directory(context).appendingPathComponent(MetaTrainGenerator.curriculumImagesName)
+    static func curriculumTiles(_ context: GTNStageContext) throws -> ([[[Float]]], (channels: Int, height: Int, width: Int)?) {
+        let url = context.artifacts.curriculumImages
         guard FileManager.default.fileExists(atPath: url.path) else { return ([], nil) }
-        let archive = try ArtifactFile.read(url)
-        guard let shape = archive.tensor(named: "curriculum_images")?.shape, shape.count == 5 else {
-            throw ArtifactError.damaged(path: url.path, reason: "curriculum_images is not [T, B, C, H, W]")
-        }
-        let values = try archive.values("curriculum_images", as: Float.self)
+        let (values, shape) = try GeneratorArtifact.curriculumImages(url)
         let (steps, batch, tile) = (shape[0], shape[1], shape[2] * shape[3] * shape[4])
         let columns = min(batch, 10)
         let rows = (0..<steps).map { t in

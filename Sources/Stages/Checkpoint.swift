@@ -5,37 +5,13 @@ import GTN
 import NN
 import Pipeline
 import Queue
+import StageContract
 
 /// Meta-training checkpoints: the whole `MetaTrainingState` (meta-parameters,
 /// Adam's moments and step, the iteration count) as one artifact, written
-/// atomically. A fingerprint of the campaign seed and the `data` and
-/// `meta_training` sections (and `search`, when meta-training samples its
-/// learners from it) ties a checkpoint to the configuration that made it.
+/// atomically, tied to the settings that made it by the generator's
+/// fingerprint (`GeneratorArtifact.fingerprint`).
 enum Checkpoint {
-    /// SHA-256 of the canonical JSON of the settings a checkpoint depends on.
-    static func fingerprint(_ context: StageContext) -> String {
-        settingsFingerprint(context, sections: sections(context))
-    }
-
-    /// `{"campaign":…,"data":…,"meta_training":…}` as canonical JSON (each
-    /// section as written, or `{}` when defaulted), plus `"search":…` when
-    /// meta-training draws its learners from the search space.
-    static func settings(_ context: StageContext) -> String {
-        JSONValue.object(pipelineSections(context, sections(context))).canonicalText
-    }
-
-    /// The sections the generator depends on.
-    static func sections(_ context: StageContext) -> [String] {
-        ["campaign", "data", "meta_training"] + (context.pipeline.metaTraining.learners == .searchSpace ? ["search"] : [])
-    }
-
-    /// Metadata of the stage's artifacts.
-    static func metadata(_ context: StageContext, iteration: Int) -> [String: String] {
-        ["stage": StageName.metaTrainGenerator.rawValue, "campaign": context.pipeline.campaign.name,
-         "campaign_seed": String(context.pipeline.campaign.seed), "meta_iterations": String(iteration),
-         "settings": settings(context), "settings_sha256": fingerprint(context)]
-    }
-
     static func save(_ state: MetaTrainingState, fingerprint: String, to url: URL) throws {
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         let count = state.meta.count

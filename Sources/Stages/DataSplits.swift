@@ -3,6 +3,7 @@ import Foundation
 import GTN
 import Pipeline
 import TensorCore
+import StageContract
 
 /// The dataset splits `fetch-data` wrote, loaded for the stages that train.
 struct DataSplits {
@@ -23,9 +24,9 @@ struct DataSplits {
 
     /// Loads all three splits for a stage that cannot start without them
     /// (invalid input, naming the stage to run first).
-    static func loadRequired(_ context: StageContext) throws -> DataSplits {
+    static func loadRequired(_ context: GTNStageContext) throws -> DataSplits {
         guard let data = try load(context) else {
-            throw InputError("the dataset splits in \(FetchData.directory(context).path) are missing\nHINT: run fetch-data first")
+            throw InputError("the dataset splits in \(context.artifacts.dataDirectory.path) are missing\nHINT: run \(StageName.fetchData.rawValue) first")
         }
         return data
     }
@@ -34,8 +35,8 @@ struct DataSplits {
     /// Each must say it is the split expected at its path, of this
     /// campaign's dataset, seed and split sizes, so swapped or foreign files
     /// are refused instead of giving different scores silently.
-    static func load(_ context: StageContext) throws -> DataSplits? {
-        let files = FetchData.splitFiles(context)
+    static func load(_ context: GTNStageContext) throws -> DataSplits? {
+        let files = context.artifacts.splitFiles
         guard files.allSatisfy({ FileManager.default.fileExists(atPath: $0.path) }) else { return nil }
         let archives = try files.map(ArtifactFile.read)
         for (file, (archive, split)) in zip(files, zip(archives, ["train", "validation", "test"])) {
@@ -54,7 +55,7 @@ struct DataSplits {
 
     /// Throws naming the first recorded fact of `archive` that differs from
     /// what `split` of this campaign must be.
-    static func checkIdentity(_ archive: TensorArchive, at file: URL, split: String, context: StageContext) throws {
+    static func checkIdentity(_ archive: TensorArchive, at file: URL, split: String, context: GTNStageContext) throws {
         let data = context.pipeline.data
         let expected = ["split": split, "dataset": data.dataset.rawValue,
                         "campaign_seed": String(context.pipeline.campaign.seed),
@@ -62,7 +63,7 @@ struct DataSplits {
         func refuse(_ what: String) -> InputError {
             InputError("\(file.path) is not this campaign's \(split) split: \(what)\n"
                        + "HINT: the data files were replaced or mixed up; delete \(file.deletingLastPathComponent().path) "
-                       + "and run fetch-data again")
+                       + "and run \(StageName.fetchData.rawValue) again")
         }
         for key in expected.keys.sorted() where archive.metadata[key] != expected[key] {
             throw refuse("its \(key) is \(archive.metadata[key].map { "\"\($0)\"" } ?? "missing"), expected \"\(expected[key]!)\"")

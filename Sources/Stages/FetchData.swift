@@ -2,6 +2,7 @@ import Artifacts
 import Foundation
 import Pipeline
 import TensorCore
+import StageContract
 
 /// `fetch-data`: reads the dataset named in the pipeline's `data` section
 /// (checking every file's SHA-256), splits the official training set into
@@ -9,28 +10,17 @@ import TensorCore
 /// split's statistics, and writes train / validation / test artifacts to
 /// `artifacts/<campaign>/data/`.
 public enum FetchData {
-    public static var stage: Stage {
-        Stage(name: StageName.fetchData.rawValue,
+    public static var stage: GTNStage {
+        GTNStage(name: StageName.fetchData.rawValue,
               summary: "Read, verify, split and normalise the dataset into train/validation/test artifacts.",
               plan: plan, run: run)
     }
 
-    /// `artifacts/<campaign>/data/`.
-    public static func directory(_ context: StageContext) -> URL {
-        URL(fileURLWithPath: context.artifactsDirectory).appendingPathComponent("data")
+    static func plan(_ context: GTNStageContext) throws -> StagePlan {
+        try planFromStatus(context, outputs: context.artifacts.splitFiles, present: "train, validation and test artifacts present")
     }
 
-    /// The three split artifacts, in the order train, validation, test.
-    public static func splitFiles(_ context: StageContext) -> [URL] {
-        [DatasetPreparation.trainFileName, DatasetPreparation.validationFileName, DatasetPreparation.testFileName]
-            .map { directory(context).appendingPathComponent($0) }
-    }
-
-    static func plan(_ context: StageContext) throws -> StagePlan {
-        try planFromStatus(context, outputs: splitFiles(context), present: "train, validation and test artifacts present")
-    }
-
-    static func run(_ context: StageContext) throws -> StageResult {
+    static func run(_ context: GTNStageContext) throws -> StageResult {
         let data = context.pipeline.data
         let source = try DatasetSource(dataset: data.dataset, location: data.source, checksums: data.sha256 ?? [:])
         context.say("reading \(data.dataset.rawValue) from \(data.source)")
@@ -38,8 +28,8 @@ public enum FetchData {
         do {
             prepared = try DatasetPreparation.prepare(
                 source: source, seed: stageSeed(context, "fetch-data/split"), trainCount: data.trainCount,
-                validationCount: data.validationCount, into: directory(context),
-                metadata: ["stage": StageName.fetchData.rawValue, "campaign": context.pipeline.campaign.name,
+                validationCount: data.validationCount, into: context.artifacts.dataDirectory,
+                metadata: ["stage": StageName.fetchData.rawValue, "producer": StageName.fetchData.rawValue, "campaign": context.pipeline.campaign.name,
                            "campaign_seed": String(context.pipeline.campaign.seed)],
                 shouldStop: { StopSignals.received != nil })
         } catch is PreparationStopped {
@@ -56,6 +46,6 @@ public enum FetchData {
         }
         return .done(summary: "\(prepared.trainCount) train, \(prepared.validationCount) validation, "
                      + "\(prepared.testCount) test images (\(prepared.imageShape.map(String.init).joined(separator: "x"))) "
-                     + "in \(directory(context).path)")
+                     + "in \(context.artifacts.dataDirectory.path)")
     }
 }

@@ -3,6 +3,7 @@ import GTN
 import Pipeline
 import Queue
 import TensorCore
+import StageContract
 
 /// `gtn-evaluate`: a job worker (run as many at once as you like). For each
 /// architecture job it builds the learner, trains it for
@@ -16,19 +17,19 @@ import TensorCore
 public enum GTNEvaluate {
     public static let name = StageName.gtnEvaluate.rawValue
 
-    public static var stage: Stage {
-        Stage(name: name,
+    public static var stage: GTNStage {
+        GTNStage(name: name,
               summary: "Score proposed architectures by training each on the generator's synthetic data (job worker).",
               plan: plan, run: run)
     }
 
-    static func plan(_ context: StageContext) throws -> StagePlan {
+    static func plan(_ context: GTNStageContext) throws -> StagePlan {
         try planFromJobsOrRun(context, whenNone: "no architectures proposed yet")
     }
 
     /// The validation images architectures are scored on (also the
     /// equal-compute proxy's, in `real-evaluate`).
-    static func scoringImages(_ context: StageContext, data: DataSplits) -> LabelledImages {
+    static func scoringImages(_ context: GTNStageContext, data: DataSplits) -> LabelledImages {
         leading(context.pipeline.gtnEvaluation.validationImages, of: data.validation)
     }
 
@@ -48,20 +49,20 @@ public enum GTNEvaluate {
                                   naswotSeconds: monotonicSeconds() - started, naswotImages: batch.count)
     }
 
-    static func run(_ context: StageContext) throws -> StageResult {
+    static func run(_ context: GTNStageContext) throws -> StageResult {
         guard try context.jobs.counts(stage: name).total > 0 else {
-            return .incomplete(reason: "not ready: no architectures proposed yet; run propose-architectures first")
+            return .incomplete(reason: "not ready: no architectures proposed yet; run \(StageName.proposeArchitectures.rawValue) first")
         }
         let data = try DataSplits.loadRequired(context)
-        guard let teaching = try MetaTrainGenerator.loadTeaching(context, data: data) else {
-            throw InputError("the generator artifact \(MetaTrainGenerator.generatorFile(context).path) does not exist\n"
-                             + "HINT: run meta-train-generator first")
+        guard let teaching = try GeneratorArtifact.teaching(context, image: data.image, outputRange: data.normalisedRange) else {
+            throw InputError("the generator artifact \(context.artifacts.generator.path) does not exist\n"
+                             + "HINT: run \(StageName.metaTrainGenerator.rawValue) first")
         }
         let scoring = scoringImages(context, data: data)
         let naswotBatch = leading(naswotImages, of: data.train)
         let steps = context.pipeline.gtnEvaluationSteps
         let mode = context.pipeline.metaTraining.curriculum
-        let computed = ComputeRecord(settings: settingsFingerprint(context, sections: Checkpoint.sections(context) + ["gtn_evaluation"]),
+        let computed = ComputeRecord(settings: settingsFingerprint(context, sections: GeneratorArtifact.sections(context) + [GTNEvaluationSection.key]),
                                      arithmetic: BLASKernelSelection.describe())
         return try drainJobs(context) { job, context in
             let started = monotonicSeconds()

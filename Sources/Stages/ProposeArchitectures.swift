@@ -3,6 +3,7 @@ import GTN
 import Pipeline
 import Queue
 import TensorCore
+import StageContract
 
 /// `propose-architectures`: the `search` section's `include` list, then
 /// distinct architectures sampled at random from its search space with the
@@ -12,9 +13,9 @@ import TensorCore
 /// again adds nothing and a larger `--count` adds only the new ones (a
 /// longer sample starts with the shorter one).
 public enum ProposeArchitectures {
-    public static var stage: Stage {
-        Stage(name: StageName.proposeArchitectures.rawValue,
-              summary: "Sample distinct architectures from the search space and enqueue one gtn-evaluate job each.",
+    public static var stage: GTNStage {
+        GTNStage(name: StageName.proposeArchitectures.rawValue,
+              summary: "Sample distinct architectures from the search space and enqueue one \(StageName.gtnEvaluate.rawValue) job each.",
               options: [.value("--count", "N", help: "Propose N architectures in all (default: search.architectures); "
                                 + "a larger N extends the campaign.")],
               plan: plan, run: run)
@@ -23,14 +24,14 @@ public enum ProposeArchitectures {
     /// The stage the proposals are enqueued for.
     static let evaluationStage = GTNEvaluate.name
 
-    static func requestedCount(_ context: StageContext) throws -> Int {
+    static func requestedCount(_ context: GTNStageContext) throws -> Int {
         try context.arguments.integer("--count", in: 1...10_000_000) ?? context.pipeline.search.architectures
     }
 
-    static func plan(_ context: StageContext) throws -> StagePlan {
+    static func plan(_ context: GTNStageContext) throws -> StagePlan {
         let proposed = try context.jobs.counts(stage: evaluationStage).total
         let wanted = try requestedCount(context)
-        if proposed >= wanted, case .skip(let reason) = try Stage.planFromStatus(context) {
+        if proposed >= wanted, case .skip(let reason) = try GTNStage.planFromStatus(context) {
             return .skip(reason: "\(reason); \(proposed) architectures proposed")
         }
         return .run(reason: proposed == 0 ? "proposing \(wanted) architectures"
@@ -39,7 +40,7 @@ public enum ProposeArchitectures {
 
     /// The first `count` architectures of the campaign: `include`, then draws
     /// from the space (skipping ones already included).
-    static func proposals(_ context: StageContext, count: Int) throws -> [Architecture] {
+    static func proposals(_ context: GTNStageContext, count: Int) throws -> [Architecture] {
         let search = context.pipeline.search
         let included = Array(search.include.prefix(count))
         let stream = RandomStream(seed: stageSeed(context, "propose-architectures"))
@@ -50,7 +51,7 @@ public enum ProposeArchitectures {
         if let band = search.parameterBand {
             guard let data = try DataSplits.load(context) else {
                 throw InputError("search.parameter_band counts parameters for the campaign's images, but the dataset "
-                                 + "splits are missing\nHINT: run fetch-data first")
+                                 + "splits are missing\nHINT: run \(StageName.fetchData.rawValue) first")
             }
             do {
                 sampled = try search.space.sample(wanted, using: stream, maxDraws: maxDrawsPerArchitecture * count) {
@@ -69,7 +70,7 @@ public enum ProposeArchitectures {
     /// Draws allowed per wanted architecture when a parameter band filters them.
     static let maxDrawsPerArchitecture = 1000
 
-    static func run(_ context: StageContext) throws -> StageResult {
+    static func run(_ context: GTNStageContext) throws -> StageResult {
         let count = try requestedCount(context)
         let space = context.pipeline.search.space
         guard count - context.pipeline.search.include.count <= space.distinctCount else {

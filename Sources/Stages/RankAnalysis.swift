@@ -1,5 +1,6 @@
 import Report
 import TensorCore
+import StageContract
 
 /// How well one cheap score ranks architectures by their real validation
 /// accuracy: the report's rank-correlation statistics, each with a 95%

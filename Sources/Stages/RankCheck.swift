@@ -1,4 +1,5 @@
 import Report
+import StageContract
 
 /// The outcome of the report's check.
 enum ReportCheck: Equatable {

@@ -4,6 +4,7 @@ import NN
 import Pipeline
 import Queue
 import TensorCore
+import StageContract
 
 /// `real-evaluate`: once every `gtn-evaluate` job has finished, selects the
 /// top `real_evaluation.top_k` architectures by GTN score plus a calibration
@@ -21,33 +22,25 @@ import TensorCore
 public enum RealEvaluate {
     public static let name = StageName.realEvaluate.rawValue
 
-    public static var stage: Stage {
-        Stage(name: name,
+    public static var stage: GTNStage {
+        GTNStage(name: name,
               summary: "Train the GTN top-k and a calibration sample on real data (job worker; needs GTN scoring done).",
               plan: plan, run: run)
     }
 
-    static func plan(_ context: StageContext) throws -> StagePlan {
+    static func plan(_ context: GTNStageContext) throws -> StagePlan {
         try planFromJobsOrRun(context, whenNone: "selecting architectures once GTN scoring is done")
     }
 
-    static func run(_ context: StageContext) throws -> StageResult {
+    static func run(_ context: GTNStageContext) throws -> StageResult {
         let gtn = try context.jobs.counts(stage: GTNEvaluate.name)
         guard gtn.total > 0, gtn.unfinished == 0 else {
             let state = gtn.total == 0 ? "no architectures proposed yet" : gtn.summary
-            return .incomplete(reason: "not ready: GTN scoring is not finished (\(state)); run gtn-evaluate first")
+            return .incomplete(reason: "not ready: GTN scoring is not finished (\(state)); run \(StageName.gtnEvaluate.rawValue) first")
         }
         // Selecting from the survivors would rank an incomplete campaign as if it were whole.
         if gtn[.dead] > 0 { throw DeadJobsError(stage: GTNEvaluate.name, dead: gtn[.dead], done: gtn[.done]) }
-        let selection = RealSelection(context, scores: try results(GTNScore.self, stage: GTNEvaluate.name, in: context))
-        let topK = Set(selection.topK)
-        let added = try context.jobs.enqueue(selection.all.map { architecture in
-            NewJob(stage: name, parameters: ArchitectureJob(architecture: architecture).json, priority: topK.contains(architecture) ? 1 : 0)
-        })
-        if added > 0 {
-            context.say("selected \(selection.topK.count) by GTN score and \(selection.calibration.count) for calibration "
-                        + "(\(selection.all.count) architectures, \(added) new jobs)")
-        }
+        let selection = try select(context)
         guard !selection.all.isEmpty else { return .done(summary: "nothing to evaluate: no architecture has a GTN score") }
         let data = try DataSplits.loadRequired(context)
         let settings = context.pipeline.realEvaluation
@@ -57,7 +50,8 @@ public enum RealEvaluate {
         let ladder = learningCurveSteps(budget: settings.steps)
         let validation = leading(settings.validationImages, of: data.validation)
         let computed = ComputeRecord(
-            settings: settingsFingerprint(context, sections: ["campaign", "data", "meta_training", "gtn_evaluation", "real_evaluation"]),
+            settings: settingsFingerprint(context, sections: [CampaignSection.key, DataSection.key, MetaTrainingSection.key,
+                                                         GTNEvaluationSection.key, RealEvaluationSection.key]),
             arithmetic: BLASKernelSelection.describe())
         let test = leading(settings.testImages, of: data.test)
         return try drainJobs(context) { job, context in
@@ -66,7 +60,7 @@ public enum RealEvaluate {
             let learner = ArchitectureLearner(architecture: architecture, image: data.image)
             var initRNG = architectureStream(context, "learner-initialization", architecture)
             let initial: NDArray<Float> = learner.initialParameters(&initRNG)
-            let checkpoint = TruthCheckpoint.file(context, architecture: encoding)
+            let checkpoint = context.artifacts.truthCheckpoint(architecture: encoding)
             let fingerprint = TruthCheckpoint.fingerprint(context, architecture: encoding, proxyLearningRate: proxy.learningRate)
             var progress = try TruthCheckpoint.load(checkpoint, fingerprint: fingerprint, parameterCount: learner.parameterCount)
                 ?? TruthProgress(run: RealTrainingRun(initial: initial, batches: architectureStream(context, "real-evaluate/batches", architecture)),
@@ -125,7 +119,26 @@ public enum RealEvaluate {
     /// accuracy on the scoring images over the first (up to) three
     /// calibration architectures, and recorded, so every worker and every
     /// later run uses the same rate.
-    static func proxyLearningRate(_ context: StageContext, data: DataSplits, scoring: LabelledImages,
+    /// The selection: the one recorded in the stage's jobs, or (the first
+    /// time) decided from the GTN scores and enqueued, one job per
+    /// architecture with its roles, top-k first.
+    static func select(_ context: GTNStageContext) throws -> RealSelection {
+        let jobs = try context.jobs.jobs(stage: name)
+        if !jobs.isEmpty {
+            // Jobs of an earlier version carry no roles; the decision is deterministic, so it is made again.
+            if let recorded = try RealSelection.recorded(in: jobs) { return recorded }
+        }
+        let selection = RealSelection(context, scores: try results(GTNScore.self, stage: GTNEvaluate.name, in: context))
+        guard jobs.isEmpty else { return selection }
+        let added = try context.jobs.enqueue(selection.jobs.map { job in
+            NewJob(stage: name, parameters: job.json, priority: job.selectedAs?.topKRank == nil ? 0 : 1)
+        })
+        context.say("selected \(selection.topK.count) by GTN score and \(selection.calibration.count) for calibration "
+                    + "(\(selection.all.count) architectures, \(added) new jobs)")
+        return selection
+    }
+
+    static func proxyLearningRate(_ context: GTNStageContext, data: DataSplits, scoring: LabelledImages,
                                   selection: RealSelection) throws -> Double {
         if let given = context.pipeline.realEvaluation.proxyLearningRate { return given }
         if let recorded = try context.campaign.values(of: .proxyLearningRate).first?.value { return recorded }

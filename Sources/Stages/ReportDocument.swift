@@ -3,6 +3,7 @@ import Pipeline
 import Queue
 import Report
 import TensorCore
+import StageContract
 
 /// The report rendered from `CampaignFacts`: Markdown, its images (file name
 /// in `imageFolder` → bytes) and the check's outcome.
@@ -87,7 +88,7 @@ struct ReportDocument {
             "campaign database: `\(facts.databasePath)`",
             "dataset: \(p.data.dataset.rawValue) from `\(p.data.source)`; "
                 + "train / validation / test images: \(splits.joined(separator: " / "))"
-                + (facts.splitCounts.isEmpty ? " (fetch-data has not run)" : ""),
+                + (facts.splitCounts.isEmpty ? " (\(StageName.fetchData.rawValue) has not run)" : ""),
             "campaign seed: \(p.campaign.seed) (every stage's streams derive from it and the stage, job or purpose)",
             "project version: \(facts.version)",
         ]
@@ -153,16 +154,16 @@ struct ReportDocument {
         return text
     }
 
-
     private mutating func innerStepComparison() -> String {
         let curves = facts.innerStepCurves
         let file = "inner-steps.svg"
-        addImage(file, lineChart(title: "Test accuracy after k inner steps (mean over \(MetaTrainGenerator.comparisonLearners) fresh learners)",
+        let learners = facts.comparisonLearners.map { "\($0) " } ?? ""
+        addImage(file, lineChart(title: "Test accuracy after k inner steps (mean over \(learners)fresh learners)",
                                  xLabel: "inner step k", yLabel: "test accuracy",
                                  series: curves.map { PlotSeries(name: $0.variant.title,
                                                                  x: $0.steps.map(Double.init), y: $0.mean) }))
         let text = "Accuracy on the first \(facts.pipeline.metaTraining.evaluationImages) test images of fresh learners "
-            + "after k inner steps, mean ± standard deviation over \(MetaTrainGenerator.comparisonLearners) learners. "
+            + "after k inner steps, mean ± standard deviation over \(learners)learners. "
             + "All generated variants use the final generator: the learned curriculum in order, fresh random noise "
             + "instead of the curriculum, or the curriculum's batches in random order. The real-data control trains "
             + "the same learner on real batches of the same size"
@@ -187,12 +188,12 @@ struct ReportDocument {
         let threshold = facts.pipeline.report.spearmanThreshold
         let realCounts = facts.jobCounts[RealEvaluate.name] ?? JobCounts()
         let deadJobs = deadJobsFailure(facts.jobCounts.mapValues { $0[.dead] })
-        guard let selection = facts.selection else {
-            let gtn = facts.jobCounts[GTNEvaluate.name] ?? JobCounts()
-            let state = gtn.total == 0 ? "no architectures proposed yet" : "GTN scoring: \(gtn.summary)"
+        let gtnCounts = facts.jobCounts[GTNEvaluate.name] ?? JobCounts()
+        guard gtnCounts.total > 0, gtnCounts.unfinished == 0 else {
+            let state = gtnCounts.total == 0 ? "no architectures proposed yet" : "GTN scoring: \(gtnCounts.summary)"
             return (text + "Not available yet: \(state).\n\n", deadJobs ?? .incomplete("GTN scoring is not finished (\(state))"))
         }
-        guard realCounts.total > 0, realCounts.unfinished == 0 else {
+        guard let selection = facts.selection, realCounts.total > 0, realCounts.unfinished == 0 else {
             let state = realCounts.total == 0 ? "not started" : realCounts.summary
             return (text + "Not available yet: real-data evaluation \(state).\n\n",
                     deadJobs ?? .incomplete("the real-data evaluation is not finished (\(state))"))

@@ -3,6 +3,7 @@ import Checksums
 import Foundation
 import Pipeline
 import Report
+import StageContract
 
 /// `report`: writes `artifacts/<campaign>/report.md` and its images (in
 /// `report/` next to it) from the campaign database and artifacts, at any
@@ -15,19 +16,11 @@ import Report
 /// When nothing it reads has changed since the last report (`inputsDigest`),
 /// it says so and exits as that report's check did, without rewriting it.
 public enum ReportStage {
-    public static var stage: Stage {
-        Stage(name: StageName.report.rawValue,
-              summary: "Write the campaign report (report.md, results.csv) and check the GTN ranking against real training and its baselines (exit 3 on FAIL).",
+    public static var stage: GTNStage {
+        GTNStage(name: StageName.report.rawValue,
+              summary: "Write the campaign report (\(CampaignArtifacts.reportFileName), \(CampaignArtifacts.resultsTableFileName)) and check the GTN ranking against real training and its baselines (exit 3 on FAIL).",
               plan: { _ in .run(reason: "reporting on the campaign as it stands") }, run: run)
     }
-
-    /// `artifacts/<campaign>/report.md`.
-    public static func reportFile(_ context: StageContext) -> URL {
-        URL(fileURLWithPath: context.artifactsDirectory).appendingPathComponent("report.md")
-    }
-
-    /// The folder of the report's images, relative to the report.
-    static let imageFolder = "report"
 
     /// What the last report was written from and what its check said,
     /// beside the report (written last, so a report killed midway is redone).
@@ -40,15 +33,11 @@ public enum ReportStage {
         let writtenAt: Double
     }
 
-    static func stateFile(_ context: StageContext) -> URL {
-        reportFile(context).deletingLastPathComponent().appendingPathComponent("report-state.json")
-    }
-
     /// SHA-256 of everything the report is made from except the clock and the
     /// machine writing it: the project version, the pipeline, the other
     /// stages' records, every job's state and retries, the metrics, and the
     /// meta-training artifacts' sizes and times.
-    static func inputsDigest(_ context: StageContext) throws -> String {
+    static func inputsDigest(_ context: GTNStageContext) throws -> String {
         let database = context.campaign.database
         var parts = [CampaignFacts.projectVersion(), context.pipeline.document.canonicalText]
         parts += try database.query("""
@@ -61,8 +50,7 @@ public enum ReportStage {
         parts += try database.query("SELECT count(*) || ':' || coalesce(max(id), 0) FROM metrics", []) { $0.text(0) }
         parts += try database.query("SELECT count(*) || ':' || coalesce(max(id), 0) FROM stage_runs WHERE stage <> ?",
                                     [.text(stage.name)]) { $0.text(0) }
-        for url in [MetaTrainGenerator.generatorFile(context),
-                    MetaTrainGenerator.directory(context).appendingPathComponent(MetaTrainGenerator.curriculumImagesName)] {
+        for url in [context.artifacts.generator, context.artifacts.curriculumImages] {
             let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
             parts.append("\(url.lastPathComponent):\(attributes?[.size] ?? "-"):"
                          + "\((attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)")
@@ -79,22 +67,21 @@ public enum ReportStage {
         }
     }
 
-    static func run(_ context: StageContext) throws -> StageResult {
-        let reportURL = reportFile(context)
+    static func run(_ context: GTNStageContext) throws -> StageResult {
+        let artifacts = context.artifacts, reportURL = context.artifacts.report
         let inputs = try inputsDigest(context)
-        if let text = try? String(contentsOf: stateFile(context), encoding: .utf8), let state = try? decodeJSON(State.self, text),
+        if let text = try? String(contentsOf: artifacts.reportState, encoding: .utf8), let state = try? decodeJSON(State.self, text),
            state.inputs == inputs, FileManager.default.fileExists(atPath: reportURL.path) {
             context.say("nothing the report reads has changed since it was written (\(timestamp(state.writtenAt))); not rewritten")
             return try outcome(check: state.check, summary: state.summary, report: reportURL)
         }
         let facts = try CampaignFacts.gather(context)
-        let document = ReportDocument(facts: facts, imageFolder: imageFolder)
-        let images = reportURL.deletingLastPathComponent().appendingPathComponent(imageFolder)
-        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
+        let document = ReportDocument(facts: facts, imageFolder: CampaignArtifacts.reportImageFolder)
+        try FileManager.default.createDirectory(at: artifacts.reportImages, withIntermediateDirectories: true)
         for (name, bytes) in document.images {
-            try AtomicFile.write(bytes, to: images.appendingPathComponent(name))
+            try AtomicFile.write(bytes, to: artifacts.reportImages.appendingPathComponent(name))
         }
-        let tableURL = reportURL.deletingLastPathComponent().appendingPathComponent(ResultsTable.fileName)
+        let tableURL = artifacts.resultsTable
         try AtomicFile.write(Array(ResultsTable.csv(facts).utf8), to: tableURL)
         try AtomicFile.write(Array(document.markdown.utf8), to: reportURL)
         context.say("report written to \(reportURL.path) (one row per architecture in \(tableURL.lastPathComponent))")
@@ -105,7 +92,7 @@ public enum ReportStage {
         case .incomplete(let text): (check, summary) = ("incomplete", text)
         }
         let state = State(inputs: inputs, check: check, summary: summary, writtenAt: facts.writtenAt)
-        try AtomicFile.write(Array(encodeJSON(state).utf8), to: stateFile(context))
+        try AtomicFile.write(Array(encodeJSON(state).utf8), to: artifacts.reportState)
         return try outcome(check: check, summary: summary, report: reportURL)
     }
 }

@@ -1,4 +1,5 @@
 import Report
+import StageContract
 
 /// `results.csv` beside the report: one row per proposed architecture (in
 /// proposal order), for pandas or R. Empty cells where an architecture has
@@ -8,8 +9,6 @@ import Report
 /// Numbers are written in full (shortest round-trip form), not rounded as
 /// in the report.
 enum ResultsTable {
-    static let fileName = "results.csv"
-
     static let columns = ["architecture", "selection", "parameters", "flops", "gtn_score", "gtn_seconds", "real_proxy_score",
                           "real_proxy_seconds", "truth_validation_accuracy", "truth_test_accuracy", "truth_seconds", "synflow",
                           "naswot"]

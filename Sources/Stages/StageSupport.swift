@@ -5,6 +5,7 @@ import GTN
 import JSONText
 import Pipeline
 import TensorCore
+import StageContract
 
 // Helpers every stage uses.
 
@@ -15,22 +16,8 @@ public func labelledImages(_ archive: TensorArchive) throws -> LabelledImages {
                           labels: try archive.values("labels", as: Int64.self).map(Int.init))
 }
 
-/// The pipeline sections `keys`, each as written (or `{}` when defaulted),
-/// for canonical JSON of the settings some result depends on.
-func pipelineSections(_ context: StageContext, _ keys: [String]) -> [(String, JSONValue)] {
-    guard case .object(let members) = context.pipeline.document else { return keys.map { ($0, .object([])) } }
-    return keys.map { key in (key, members.first { $0.key == key }?.value ?? .object([])) }
-}
-
-/// SHA-256 of the canonical JSON of the pipeline sections `keys`: recorded
-/// with a result, so results computed under different settings are never
-/// mixed unnoticed.
-func settingsFingerprint(_ context: StageContext, sections keys: [String]) -> String {
-    SHA256.hash(JSONValue.object(pipelineSections(context, keys)).canonicalText)
-}
-
 /// A seed for `purpose` derived from the campaign seed (never from the worker or clock).
-func stageSeed(_ context: StageContext, _ purpose: String) -> UInt64 {
+func stageSeed(_ context: GTNStageContext, _ purpose: String) -> UInt64 {
     var stream = RandomStream(seed: UInt64(truncatingIfNeeded: context.pipeline.campaign.seed)).derived(purpose)
     return stream.nextUInt64()
 }
@@ -38,9 +25,9 @@ func stageSeed(_ context: StageContext, _ purpose: String) -> UInt64 {
 /// The plan of a stage whose work is done when it is recorded done and all of
 /// `outputs` exist: skip then (adding `present` to the reason), run otherwise,
 /// naming the missing outputs.
-func planFromStatus(_ context: StageContext, outputs: [URL], present: String) throws -> StagePlan {
+func planFromStatus(_ context: GTNStageContext, outputs: [URL], present: String) throws -> StagePlan {
     let missing = outputs.filter { !FileManager.default.fileExists(atPath: $0.path) }
-    switch try Stage.planFromStatus(context) {
+    switch try GTNStage.planFromStatus(context) {
     case .skip(let reason) where missing.isEmpty:
         return .skip(reason: "\(reason); \(present)")
     case .skip:
@@ -52,14 +39,14 @@ func planFromStatus(_ context: StageContext, outputs: [URL], present: String) th
 
 /// The plan of a job-worker stage whose jobs an earlier stage or its own run
 /// enqueues: run (saying `whenNone`) while it has no jobs, so the run can say
-/// what it waits for; otherwise `Stage.planFromJobs`.
-func planFromJobsOrRun(_ context: StageContext, whenNone: String) throws -> StagePlan {
-    try context.jobs.counts(stage: context.stage).total == 0 ? .run(reason: whenNone) : try Stage.planFromJobs(context)
+/// what it waits for; otherwise `GTNStage.planFromJobs`.
+func planFromJobsOrRun(_ context: GTNStageContext, whenNone: String) throws -> StagePlan {
+    try context.jobs.counts(stage: context.stage).total == 0 ? .run(reason: whenNone) : try GTNStage.planFromJobs(context)
 }
 
 /// The random stream of `purpose` for one architecture: from the campaign
 /// seed and the encoding only, so every worker draws the same numbers.
-func architectureStream(_ context: StageContext, _ purpose: String, _ architecture: Architecture) -> RandomStream {
+func architectureStream(_ context: GTNStageContext, _ purpose: String, _ architecture: Architecture) -> RandomStream {
     RandomStream(seed: stageSeed(context, "\(purpose)/\(architecture)"))
 }
 
@@ -72,7 +59,7 @@ func leading(_ count: Int, of set: LabelledImages) -> LabelledImages {
 /// best kernels this CPU runs (which may restart the process, see
 /// `BLASKernelSelection`), then `runStage`, naming the kernels in the
 /// stage's "running:" line.
-public func runComputeStage(_ stage: Stage, arguments: [String] = CommandLine.arguments) -> Int32 {
+public func runComputeStage(_ stage: GTNStage, arguments: [String] = CommandLine.arguments) -> Int32 {
     // Handlers first, signals blocked: one that arrives during a restart
     // stays pending through execv for the new process's handlers.
     StopSignals.blocked {

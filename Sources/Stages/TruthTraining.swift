@@ -5,16 +5,7 @@ import GTN
 import JSONText
 import Pipeline
 import TensorCore
-
-/// One point of an architecture's real-data learning curve: accuracy on the
-/// GTN scoring images after `steps` steps of the truth run, and the seconds
-/// an early-stopping predictor at that point costs (training so far plus
-/// this one evaluation).
-public struct CurvePoint: Codable, Equatable, Sendable {
-    public let steps: Int
-    public let accuracy: Double
-    public let seconds: Double
-}
+import StageContract
 
 /// The result of the equal-compute real proxy: a short run of its own.
 struct ProxyResult: Equatable {
@@ -48,19 +39,11 @@ func learningCurveSteps(budget: Int) -> [Int] {
 /// campaign's artifacts, tied by a fingerprint to the settings and the
 /// architecture that made them, and removed when the job's result is ready.
 enum TruthCheckpoint {
-    static func directory(_ context: StageContext) -> URL {
-        URL(fileURLWithPath: context.artifactsDirectory).appendingPathComponent("real-evaluate/checkpoints")
-    }
-
-    static func file(_ context: StageContext, architecture: String) -> URL {
-        directory(context).appendingPathComponent(String(SHA256.hash(architecture).prefix(24)) + ".safetensors.lz4")
-    }
-
     /// SHA-256 of what a run's numbers depend on: the campaign seed, the
     /// `data`, `gtn_evaluation` and `real_evaluation` sections, the
     /// architecture and the proxy's learning rate.
-    static func fingerprint(_ context: StageContext, architecture: String, proxyLearningRate: Double) -> String {
-        let sections = pipelineSections(context, ["campaign", "data", "gtn_evaluation", "real_evaluation"])
+    static func fingerprint(_ context: GTNStageContext, architecture: String, proxyLearningRate: Double) -> String {
+        let sections = pipelineSections(context, [CampaignSection.key, DataSection.key, GTNEvaluationSection.key, RealEvaluationSection.key])
         let settings = JSONValue.object(sections + [("architecture", .string(architecture)),
                                                     ("proxy_learning_rate", .real(proxyLearningRate))])
         return SHA256.hash(settings.canonicalText)

@@ -1,6 +1,7 @@
 // campaign: the operator's view of a campaign database (status, init,
-// retry-dead, release-expired). See docs/queue.md.
+// retry-dead, release-expired, set-journal). See docs/queue.md.
 import Foundation
 import Pipeline
+import StageContract
 
-exit(CampaignCommand.main(CommandLine.arguments))
+exit(CampaignCommand<GTNSections>.main(CommandLine.arguments))

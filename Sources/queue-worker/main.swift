@@ -6,7 +6,7 @@ import Foundation
 import Pipeline
 import Queue
 
-let stage = Stage.jobWorker(
+let stage = Stage<NoStageSections>.jobWorker(
     name: "queue-worker",
     summary: "Test/benchmark worker: drains `queue-worker` jobs, writing each job's key as its result.",
     options: [
@@ -24,7 +24,7 @@ let stage = Stage.jobWorker(
     return "{\"key\":\"\(job.job.key)\"}"
 }
 
-let seeded = Stage(name: stage.name, summary: stage.summary, options: stage.options, plan: { context in
+let seeded = Stage<NoStageSections>(name: stage.name, summary: stage.summary, options: stage.options, plan: { context in
     if let count = try context.arguments.integer("--seed", in: 0...10_000_000) {
         let added = try context.jobs.enqueue((0..<count).map { NewJob(stage: stage.name, parameters: "{\"n\":\($0)}") })
         context.say("seeded \(added) new jobs")

@@ -47,7 +47,7 @@ import Testing
         for (url, split, count) in [(prepared.trainURL, "train", 90), (prepared.validationURL, "validation", 20)] {
             let archive = try ArtifactFile.read(url)
             #expect(archive.metadata["split"] == split && archive.metadata["seed"] == "11" && archive.metadata["campaign"] == "test")
-            #expect(archive.metadata["producer"] == "fetch-data" && archive.metadata["dataset"] == "mnist")
+            #expect(archive.metadata["producer"] == "DatasetPreparation" && archive.metadata["dataset"] == "mnist")
             #expect(archive.tensor(named: "images")?.shape == [count, 1, 6, 5])
             let indices = try archive.values("source_indices", as: Int64.self)
             #expect(indices == indices.sorted() && Set(indices).isDisjoint(with: seen))

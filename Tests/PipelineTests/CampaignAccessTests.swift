@@ -3,14 +3,15 @@ import Foundation
 @testable import Pipeline
 import Queue
 import QueueTestSupport
+import StageContract
 import Testing
 
 @Suite struct CampaignAccessTests {
     let directory = TemporaryDirectory()
     let spec = CommandSpec(name: "stage", summary: "", options: CampaignOptions.all)
 
-    func open(_ arguments: [String]) throws -> OpenedCampaign {
-        try openCampaign(try spec.parse(arguments), create: true)
+    func open(_ arguments: [String]) throws -> OpenedCampaign<GTNSections> {
+        try openCampaign(try spec.parse(arguments), create: true, sections: GTNSections.self)
     }
 
     @Test func recordsThePipelineAndRefusesAChangedOneOnceWorkIsDoneUnlessForced() throws {
@@ -63,8 +64,8 @@ import Testing
             "\(error)".contains("uses the delete journal; --journal wal would switch it") && "\(error)".contains("campaign set-journal")
         }
         #expect(try open(["--db", db]).campaign.database.journalMode() == "delete")
-        let switchSpec = try #require(CampaignCommand.subcommands.first { $0.spec.name == "campaign set-journal" }).spec
-        _ = try openCampaign(try switchSpec.parse(["--db", db, "--journal", "wal"]), create: false, switchJournal: true)
+        let switchSpec = try #require(CampaignCommand<GTNSections>.subcommands.first { $0.spec.name == "campaign set-journal" }).spec
+        _ = try openCampaign(try switchSpec.parse(["--db", db, "--journal", "wal"]), create: false, switchJournal: true, sections: GTNSections.self)
         #expect(try open(["--db", db]).campaign.database.journalMode() == "wal")
 
         let flagged = directory.file("flag.sqlite")

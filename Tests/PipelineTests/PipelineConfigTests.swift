@@ -2,6 +2,7 @@ import Foundation
 import Pipeline
 import Queue
 import QueueTestSupport
+import StageContract
 import Testing
 
 /// The test pipeline with one substitution applied to its text.
@@ -12,7 +13,7 @@ private func pipeline(replacing old: String = "", with new: String = "") -> Stri
 
 @Suite struct PipelineConfigTests {
     @Test func decodesEverySection() throws {
-        let config = try PipelineConfig(text: pipeline(), origin: "p.json")
+        let config = try GTNPipeline(text: pipeline(), origin: "p.json")
         #expect(config.campaign.name == "test" && config.campaign.seed == 7)
         #expect(config.data.dataset == .fashionMNIST && config.data.trainCount == 55000 && config.data.validationCount == 5000)
         #expect(config.data.sha256 == nil)
@@ -22,7 +23,7 @@ private func pipeline(replacing old: String = "", with new: String = "") -> Stri
     @Test func queueSectionIsOptionalWithDefaults() throws {
         let text = #"{"campaign": {"name": "c", "seed": 0}, "data": {"dataset": "cifar-10", "source": "https://example.org/c", "#
             + #""train_count": 45000, "validation_count": 5000, "sha256": {"a.bin": "\#(String(repeating: "0", count: 64))"}}}"#
-        let config = try PipelineConfig(text: text, origin: "p.json")
+        let config = try GTNPipeline(text: text, origin: "p.json")
         #expect(config.queue.journal == .wal && config.jobPolicy == JobPolicy())
         #expect(config.data.sha256?["a.bin"]?.count == 64)
     }
@@ -57,7 +58,7 @@ private func pipeline(replacing old: String = "", with new: String = "") -> Stri
     func rejectsBadInputNamingTheField(problem: String, text: String, message: String) {
         #expect(problem.isEmpty == false)
         #expect {
-            _ = try PipelineConfig(text: text, origin: "p.json")
+            _ = try GTNPipeline(text: text, origin: "p.json")
         } throws: { error in
             "\(error)".hasPrefix(message)
         }
@@ -65,7 +66,7 @@ private func pipeline(replacing old: String = "", with new: String = "") -> Stri
 
     @Test func missingFileIsAnInputError() {
         #expect {
-            _ = try PipelineConfig.load(path: "/nonexistent/p.json")
+            _ = try GTNPipeline.load(path: "/nonexistent/p.json")
         } throws: { error in
             error is InputError && "\(error)".contains("pipeline file /nonexistent/p.json does not exist")
         }

@@ -63,7 +63,7 @@ echo "tick: campaign $GTN_CAMPAIGN, budget ${budget}s, at $(date -u '+%F %T UTC'
 # Runs STAGE with the time left: one process, or WORKERS job-table workers.
 run_stage() {
     local stage=$1 seconds=$2 count=1 index pids=()
-    case $stage in gtn-evaluate|real-evaluate) count=$workers ;; esac
+    ! gtn_drains_jobs "$stage" || count=$workers
     for ((index = 1; index <= count; index++)); do
         "$bin/$stage" --pipeline "$pipeline" --worker-id "cron-$(hostname)-$$-$index" \
             --max-seconds "$seconds" "${stage_options[@]}" &

@@ -1,11 +1,13 @@
 # shellcheck shell=bash disable=SC2034  # sets variables for the scripts that source it
 # Shared by the Slurm batch scripts (scripts/slurm/) and the cron tick
 # (scripts/cron/tick.sh); sourced, never run. Defines:
-#   GTN_STAGES                     the six stages in pipeline order
 #   gtn_locate PROGRAM ROOT PIPELINE   checks the pipeline file and that the stages
-#                                  are built; sets GTN_PIPELINE (absolute) and
-#                                  GTN_BIN ($GTN_NAS_BIN, default ROOT/.build/release);
-#                                  returns 2 (no pipeline) or 1 (not built)
+#                                  are built; sets GTN_PIPELINE (absolute),
+#                                  GTN_BIN ($GTN_NAS_BIN, default ROOT/.build/release)
+#                                  and GTN_STAGES (the stages in campaign order, as
+#                                  `campaign stages` lists them); returns 2 (no
+#                                  pipeline) or 1 (not built)
+#   gtn_drains_jobs STAGE          true when STAGE is a job worker (run many at once)
 #   gtn_campaign_init BIN PIPELINE [STAGE OPTIONS...]
 #                                  checks the pipeline and creates (or checks) the
 #                                  campaign database with `campaign init`; sets
@@ -15,17 +17,24 @@
 #   gtn_wait_all PID...            waits for background PIDs, forwarding stop
 #                                  signals to them; returns the worst status
 
-GTN_STAGES=(fetch-data meta-train-generator propose-architectures gtn-evaluate real-evaluate report)
-
 gtn_locate() {
-    local program=$1 root=$2 pipeline=$3 missing=() name
+    local program=$1 root=$2 pipeline=$3 missing=() name kind listing
     if [ ! -f "$pipeline" ]; then
         echo "$program: pipeline file $pipeline does not exist (expected e.g. pipelines/default.json)" >&2
         return 2
     fi
     GTN_PIPELINE="$(cd "$(dirname "$pipeline")" && pwd)/$(basename "$pipeline")"
     GTN_BIN=${GTN_NAS_BIN:-$root/.build/release}
-    for name in campaign "${GTN_STAGES[@]}"; do
+    GTN_STAGES=() GTN_JOB_STAGES=()
+    if [ -x "$GTN_BIN/campaign" ] && listing=$("$GTN_BIN/campaign" stages); then
+        while read -r name kind; do
+            GTN_STAGES+=("$name")
+            [ "$kind" != jobs ] || GTN_JOB_STAGES+=("$name")
+        done <<<"$listing"
+    else
+        missing+=(campaign)
+    fi
+    for name in "${GTN_STAGES[@]}"; do
         [ -x "$GTN_BIN/$name" ] || missing+=("$name")
     done
     if [ ${#missing[@]} -gt 0 ]; then
@@ -33,6 +42,14 @@ gtn_locate() {
         echo "HINT: run \`swift build -c release\` in $root (or set GTN_NAS_BIN)" >&2
         return 1
     fi
+}
+
+gtn_drains_jobs() {
+    local name
+    for name in "${GTN_JOB_STAGES[@]}"; do
+        [ "$name" != "$1" ] || return 0
+    done
+    return 1
 }
 
 # The campaign's name, database and artifacts directory, as `campaign init`

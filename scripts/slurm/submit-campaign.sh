@@ -69,9 +69,7 @@ fi
 chain=()
 for stage in "${GTN_STAGES[@]}"; do
     options=(--parsable --job-name="$GTN_CAMPAIGN.$stage" --kill-on-invalid-dep=yes --output="$logs/%x-%j.out")
-    case $stage in
-        gtn-evaluate|real-evaluate) options+=(--array="1-$workers" --output="$logs/%x-%A_%a.out") ;;
-    esac
+    ! gtn_drains_jobs "$stage" || options+=(--array="1-$workers" --output="$logs/%x-%A_%a.out")
     [ -z "$dependency" ] || options+=(--dependency="$dependency")
     id=$(sbatch "${options[@]}" "${sbatch_options[@]}" "$root/scripts/slurm/$stage.sbatch" "$pipeline" "${stage_options[@]}")
     id=${id%%;*}  # --parsable prints JOBID or JOBID;CLUSTER

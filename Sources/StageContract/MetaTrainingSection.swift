@@ -1,3 +1,4 @@
+import Pipeline
 import GTN
 
 /// Which learners `meta-train-generator` teaches.

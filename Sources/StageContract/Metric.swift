@@ -5,7 +5,7 @@ import TensorCore
 
 /// The metrics the stages record for later stages and the report: each
 /// name spelled once, with the stage that records it and what its step means.
-enum Metric: Equatable {
+public enum Metric: Equatable, Sendable {
     /// Images per split (step 0).
     case trainCount, validationCount, testCount
     /// Normalisation constants of the training split (step: channel).
@@ -16,6 +16,8 @@ enum Metric: Equatable {
     case validationAccuracy
     /// Test accuracy after inner step k (step: k), mean and standard deviation over learners.
     case innerStepAccuracy(TeachingVariant), innerStepAccuracyStandardDeviation(TeachingVariant)
+    /// Fresh learners each inner-step accuracy is averaged over (step 0).
+    case comparisonLearners
     /// The real-data control's learning rate (step 0).
     case realDataLearningRate
     /// Architectures proposed and the size of the space (step 0).
@@ -23,18 +25,18 @@ enum Metric: Equatable {
     /// The equal-compute real proxy's learning rate, chosen once per campaign (step 0).
     case proxyLearningRate
 
-    var stage: StageName {
+    public var stage: StageName {
         switch self {
         case .trainCount, .validationCount, .testCount, .trainMean, .trainStd: return .fetchData
         case .metaLoss, .metaGradientNorm, .metaLearningRate, .validationAccuracy, .innerStepAccuracy,
-             .innerStepAccuracyStandardDeviation, .realDataLearningRate: return .metaTrainGenerator
+             .innerStepAccuracyStandardDeviation, .comparisonLearners, .realDataLearningRate: return .metaTrainGenerator
         case .proposed, .searchSpaceSize: return .proposeArchitectures
         case .proxyLearningRate: return .realEvaluate
         }
     }
 
     /// The name in the `metrics` table (as `campaign status` and SQL see it).
-    var name: String {
+    public var name: String {
         switch self {
         case .trainCount: return "train_count"
         case .validationCount: return "validation_count"
@@ -47,6 +49,7 @@ enum Metric: Equatable {
         case .validationAccuracy: return "validation_accuracy"
         case .innerStepAccuracy(let variant): return "inner_step_accuracy.\(variant.rawValue)"
         case .innerStepAccuracyStandardDeviation(let variant): return "inner_step_accuracy_std.\(variant.rawValue)"
+        case .comparisonLearners: return "comparison_learners"
         case .realDataLearningRate: return "real_data_learning_rate"
         case .proposed: return "proposed"
         case .searchSpaceSize: return "search_space_size"
@@ -57,7 +60,7 @@ enum Metric: Equatable {
 
 extension StageContext {
     /// Records `metric` at `step`; only its own stage records it.
-    func record(_ metric: Metric, step: Int, value: Double) throws {
+    public func record(_ metric: Metric, step: Int, value: Double) throws {
         require(metric.stage.rawValue == stage, "\(stage) recording \(metric.name), a metric of \(metric.stage.rawValue)")
         try recordMetric(step: step, name: metric.name, value: value)
     }
@@ -65,7 +68,7 @@ extension StageContext {
 
 extension Campaign {
     /// Every recorded value of `metric`, by step.
-    func values(of metric: Metric) throws -> [MetricRecord] {
+    public func values(of metric: Metric) throws -> [MetricRecord] {
         try metrics(stage: metric.stage.rawValue, name: metric.name)
     }
 }

@@ -9,4 +9,7 @@ public enum StageName: String, CaseIterable, Sendable {
     case gtnEvaluate = "gtn-evaluate"
     case realEvaluate = "real-evaluate"
     case report
+
+    /// A job worker: many may run side by side, each draining the stage's jobs.
+    public var drainsJobs: Bool { self == .gtnEvaluate || self == .realEvaluate }
 }
