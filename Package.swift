@@ -26,6 +26,8 @@ let package = Package(
 
         /// SHA-256 (dataset files, pipeline hashes, job keys).
         .target(name: "Checksums"),
+        /// SplitMix64, the seeding generator of dataset splits and random streams.
+        .target(name: "SplitMix"),
         /// A strict JSON reader and canonical writer (pipeline files, job parameters, artifact headers).
         .target(name: "JSONText"),
 
@@ -34,7 +36,7 @@ let package = Package(
         .target(name: "CDirectConv"),
         /// Dense Float32/Float64 arrays and CPU kernels on them (BLAS, convolution,
         /// pooling, layout), plus the seeded random streams. Knows nothing of graphs.
-        .target(name: "TensorCore", dependencies: ["CBLAS", "CDirectConv"]),
+        .target(name: "TensorCore", dependencies: ["CBLAS", "CDirectConv", "SplitMix"]),
         /// Reverse-mode automatic differentiation of any order over TensorCore
         /// kernels, with gradient checkpointing.
         .target(name: "Autodiff", dependencies: ["TensorCore"]),
@@ -44,7 +46,7 @@ let package = Package(
         // MARK: - Storage
 
         /// Artifact files (LZ4-framed safetensors, atomic writes), dataset readers and preparation.
-        .target(name: "Artifacts", dependencies: ["Checksums", "JSONText", "CLZ4", "CZlib"]),
+        .target(name: "Artifacts", dependencies: ["Checksums", "JSONText", "SplitMix", "CLZ4", "CZlib"]),
 
         // MARK: - Generative Teaching Networks
 
@@ -103,22 +105,22 @@ let package = Package(
 
         // MARK: - Tests
 
-        /// Test helpers: temporary directories, a fake clock, child processes, test pipelines.
-        .target(name: "QueueTestSupport", dependencies: ["Queue"], path: "Tests/QueueTestSupport"),
+        /// Helpers every test target shares: temporary directories, child processes, a fake clock, test pipelines.
+        .target(name: "TestSupport", dependencies: ["Queue"], path: "Tests/TestSupport"),
         /// SQLite layer, migrations, job state machine, leases (fake clock).
-        .testTarget(name: "QueueTests", dependencies: ["Queue", "QueueTestSupport", "JSONText"]),
+        .testTarget(name: "QueueTests", dependencies: ["Queue", "TestSupport", "JSONText"]),
         /// End-to-end runs of the stage executables.
-        .testTarget(name: "StagesTests", dependencies: ["Queue", "QueueTestSupport", "Checksums", "StageContract", "campaign", "fetch-data", "meta-train-generator",
+        .testTarget(name: "StagesTests", dependencies: ["Queue", "TestSupport", "Checksums", "StageContract", "campaign", "fetch-data", "meta-train-generator",
                                                         "propose-architectures", "gtn-evaluate", "real-evaluate", "report", "Stages", "GTN", "TensorCore"]),
         /// Arguments, pipeline files, stage runner; end-to-end runs of the built executables.
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "StageContract", "Queue", "QueueTestSupport", "Checksums"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "StageContract", "Queue", "TestSupport", "Checksums"]),
 
         /// Kernels against Float64 references; the OpenBLAS kernel-family choice (through `gtn-bench blas`).
-        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "CDirectConv", "QueueTestSupport", "gtn-bench"]),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "CDirectConv", "TestSupport", "gtn-bench"]),
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff", "NN", "TensorCore"]),
         .testTarget(name: "GTNTests", dependencies: ["GTN", "NN", "Autodiff", "TensorCore"]),
-        .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "Checksums", "artifact-tool"]),
+        .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "Checksums", "SplitMix", "TestSupport", "artifact-tool"]),
         /// Statistics against hand-checked values; PNGs checked by pngcheck and a Python decoder; SVGs parsed as XML.
-        .testTarget(name: "ReportTests", dependencies: ["Report", "TensorCore", "QueueTestSupport"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "TensorCore", "TestSupport"]),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import SplitMix
 
 /// The `artifact-tool` command: inspect and verify artifacts, write test
 /// files for the SIGKILL test, and run the artifact benchmark.

@@ -1,4 +1,5 @@
 import Foundation
+import SplitMix
 
 /// The artifacts and summary numbers of a prepared dataset.
 public struct PreparedDataset: Sendable {

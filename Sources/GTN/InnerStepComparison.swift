@@ -54,11 +54,9 @@ public func compareInnerSteps(_ setup: TeachingSetup, meta: NDArray<Float>, trai
                                                   labels: evaluation.labels))
             }
         }
-        let means = perStep.map { $0.reduce(0, +) / Double($0.count) }
-        let deviations = zip(perStep, means).map { values, mean in
-            (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(values.count - 1, 1))).squareRoot()
-        }
-        return InnerStepCurve(variant: variant, mean: means, standardDeviation: deviations)
+        // One learner has no spread: its deviation is 0.
+        return InnerStepCurve(variant: variant, mean: perStep.map { mean($0) ?? 0 },
+                              standardDeviation: perStep.map { sampleStandardDeviation($0) ?? 0 })
     }
     var curves = CurriculumMode.allCases.map { mode in
         curve(TeachingVariant(mode)) { initial, i, afterStep in

@@ -8,19 +8,6 @@ import TensorCore
 // reaches a statistic, so passing NaN or infinity is a programming mistake
 // (`require`).
 
-/// Arithmetic mean, x̄ = Σxᵢ / n; nil for an empty array.
-public func mean(_ values: [Double]) -> Double? {
-    guard !values.isEmpty else { return nil }
-    return values.reduce(0, +) / Double(values.count)
-}
-
-/// Sample standard deviation, s = √(Σ(xᵢ − x̄)² / (n − 1)); nil for n < 2.
-public func sampleStandardDeviation(_ values: [Double]) -> Double? {
-    guard values.count >= 2, let average = mean(values) else { return nil }
-    let squares = values.reduce(0) { $0 + ($1 - average) * ($1 - average) }
-    return (squares / Double(values.count - 1)).squareRoot()
-}
-
 /// Ranks 1…n in ascending order of value; tied values share the average of
 /// the ranks they occupy (a tie over ranks 2, 3, 4 gives each rank 3).
 public func averageRanks(_ values: [Double]) -> [Double] {

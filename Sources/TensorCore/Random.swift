@@ -1,3 +1,5 @@
+import SplitMix
+
 /// A seeded, splittable pseudo-random stream (xoshiro256** seeded through
 /// SplitMix64). Only integer arithmetic decides the bits, so a stream gives the
 /// same numbers on every run and platform. Derive independent streams with
@@ -9,8 +11,8 @@ public struct RandomStream: Sendable, Equatable {
     public private(set) var spareNormal: Double?
 
     public init(seed: UInt64) {
-        var sm = seed
-        state = (0..<4).map { _ in RandomStream.splitMix64(&sm) }
+        var seeding = SplitMix64(seed: seed)
+        state = (0..<4).map { _ in seeding.next() }
         spareNormal = nil
     }
 
@@ -29,16 +31,9 @@ public struct RandomStream: Sendable, Equatable {
             h ^= UInt64(byte)
             h = h &* 0x0000_0100_0000_01b3
         }
-        var mix = state[0] ^ (state[1] &* 0x9e37_79b9_7f4a_7c15) ^ h
-        return RandomStream(seed: RandomStream.splitMix64(&mix))
-    }
-
-    private static func splitMix64(_ x: inout UInt64) -> UInt64 {
-        x = x &+ 0x9e37_79b9_7f4a_7c15
-        var z = x
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
+        let mix = state[0] ^ (state[1] &* 0x9e37_79b9_7f4a_7c15) ^ h
+        var seeding = SplitMix64(seed: mix)
+        return RandomStream(seed: seeding.next())
     }
 
     /// Next 64 random bits.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Artifacts
 
 /// End-to-end checks of the built `artifact-tool` binary.
@@ -17,15 +18,15 @@ import Testing
     }
 
     @Test func infoListsTensorsAndMetadata() throws {
-        let directory = try TemporaryDirectory()
-        let url = directory.file("sample.safetensors.lz4")
+        let directory = TemporaryDirectory()
+        let url = directory.fileURL("sample.safetensors.lz4")
         try ArtifactFile.write(sampleArchive(), to: url)
         let info = try runProcess(artifactToolPath, ["info", url.path])
         #expect(info.status == 0)
         #expect(info.output.contains("generator.fc1.weight  F32  [2, 3]"))
         #expect(info.output.contains("scalars.f64  F64  []"))
         #expect(info.output.contains("format_version = 1") && info.output.contains("producer = tests"))
-        let missing = try runProcess(artifactToolPath, ["info", directory.file("absent").path])
+        let missing = try runProcess(artifactToolPath, ["info", directory.fileURL("absent").path])
         #expect(missing.status == 1 && missing.error.contains("open failed: No such file or directory"), "\(missing.error)")
     }
 }

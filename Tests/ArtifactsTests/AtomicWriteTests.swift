@@ -1,5 +1,7 @@
 import Foundation
+import SplitMix
 import Testing
+import TestSupport
 @testable import Artifacts
 
 /// A writer killed with SIGKILL at a random moment leaves the previous
@@ -18,8 +20,8 @@ import Testing
     }
 
     @Test func sigkillDuringWritesLeavesOldOrNewFile() throws {
-        let directory = try TemporaryDirectory()
-        let url = directory.file("target.safetensors.lz4")
+        let directory = TemporaryDirectory()
+        let url = directory.fileURL("target.safetensors.lz4")
         let first = try runProcess(artifactToolPath, ["write-test-file", url.path, "--mebibytes", "\(mebibytes)", "--generations", "1"])
         #expect(first.status == 0, "\(first.error)")
         #expect(try completeGeneration(url) == 1)
@@ -55,7 +57,7 @@ import Testing
 
     /// Temporary files whose writer may still be at work are never removed.
     @Test func liveWritersTemporaryFilesAreKept() throws {
-        let directory = try TemporaryDirectory()
+        let directory = TemporaryDirectory()
         let mine = ".a.safetensors.lz4.tmp-\(AtomicFile.hostTag)-\(getpid())-7"
         let otherHost = ".b.safetensors.lz4.tmp-elsewhere-1-7"
         let earlierVersion = ".c.safetensors.lz4.tmp-1-7"

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Artifacts
 
 /// One tensor of every dtype and of the awkward shapes: rank 0, empty,
@@ -23,9 +24,9 @@ func sampleArchive() -> TensorArchive {
 
 @Suite struct ContainerTests {
     @Test func everyDTypeAndShapeRoundTrips() throws {
-        let directory = try TemporaryDirectory()
+        let directory = TemporaryDirectory()
         let archive = sampleArchive()
-        let url = directory.file("sample.safetensors.lz4")
+        let url = directory.fileURL("sample.safetensors.lz4")
         try ArtifactFile.write(archive, to: url)
         let read = try ArtifactFile.read(url)
         #expect(read.tensors.sorted { $0.name < $1.name } == archive.tensors.sorted { $0.name < $1.name })
@@ -38,8 +39,8 @@ func sampleArchive() -> TensorArchive {
     }
 
     @Test func emptyArchiveRoundTrips() throws {
-        let directory = try TemporaryDirectory()
-        let url = directory.file("empty.safetensors.lz4")
+        let directory = TemporaryDirectory()
+        let url = directory.fileURL("empty.safetensors.lz4")
         try ArtifactFile.write(TensorArchive(), to: url)
         let read = try ArtifactFile.read(url)
         #expect(read.tensors.isEmpty)
@@ -47,10 +48,10 @@ func sampleArchive() -> TensorArchive {
     }
 
     @Test func tensorLargerThan64MiBRoundTrips() throws {
-        let directory = try TemporaryDirectory()
+        let directory = TemporaryDirectory()
         let count = 17_000_000  // 68,000,000 bytes > 64 MiB
         let values = (0..<count).map { Float($0 % 100_003) * 0.5 - 7 }
-        let url = directory.file("large.safetensors.lz4")
+        let url = directory.fileURL("large.safetensors.lz4")
         try ArtifactFile.write(TensorArchive(tensors: [
             StoredTensor(name: "large", shape: [count / 1000, 1000], values: values),
             StoredTensor(name: "after", shape: [2], values: [Int64](arrayLiteral: 3, 4)),
@@ -62,8 +63,8 @@ func sampleArchive() -> TensorArchive {
     }
 
     @Test func accessorsNameTheFileOnMissingTensorOrWrongDType() throws {
-        let directory = try TemporaryDirectory()
-        let url = directory.file("a.safetensors.lz4")
+        let directory = TemporaryDirectory()
+        let url = directory.fileURL("a.safetensors.lz4")
         try ArtifactFile.write(sampleArchive(), to: url)
         let read = try ArtifactFile.read(url)
         let missing = expectArtifactError { _ = try read.values("nope", as: Float.self) }
@@ -74,8 +75,8 @@ func sampleArchive() -> TensorArchive {
     }
 
     @Test func newerFormatVersionIsRefused() throws {
-        let directory = try TemporaryDirectory()
-        let url = directory.file("v2.safetensors.lz4")
+        let directory = TemporaryDirectory()
+        let url = directory.fileURL("v2.safetensors.lz4")
         // Write a frame by hand-editing the header's version through the public writer's format.
         var header = ArtifactFormat.encodeHeader(TensorArchive())
         let json = String(decoding: header[8...], as: UTF8.self).replacingOccurrences(of: "\"format_version\":\"1\"", with: "\"format_version\":\"2\"")
@@ -92,14 +93,14 @@ func sampleArchive() -> TensorArchive {
     /// Python's standard library only (json, struct) sees the same tensors,
     /// values and metadata: the format is what docs/artifact-format.md says.
     @Test func lz4ToolAndPythonStdlibReaderAgree() throws {
-        let directory = try TemporaryDirectory()
+        let directory = TemporaryDirectory()
         let archive = sampleArchive()
-        let url = directory.file("sample.safetensors.lz4")
+        let url = directory.fileURL("sample.safetensors.lz4")
         try ArtifactFile.write(archive, to: url)
 
         let test = try runProcess("/usr/bin/lz4", ["-t", url.path])
         #expect(test.status == 0, "lz4 -t: \(test.error)")
-        let plain = directory.file("sample.safetensors")
+        let plain = directory.fileURL("sample.safetensors")
         let decompress = try runProcess("/usr/bin/lz4", ["-d", "-f", url.path, plain.path])
         #expect(decompress.status == 0, "lz4 -d: \(decompress.error)")
 

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Artifacts
+import SplitMix
 
 /// Damaged artifacts are always rejected with a typed error naming the file:
 /// flipped bytes, truncations and appended garbage, 1,200 cases in all.
@@ -27,7 +29,7 @@ import Testing
         var archive = sampleArchive()
         archive.append(StoredTensor(name: "noise", shape: [3000], values: (0..<3000).map { _ in Int32(truncatingIfNeeded: generator.next()) }))
         archive.append(StoredTensor(name: "ramp", shape: [50, 40], values: (0..<2000).map { Float($0 % 37) }))
-        let url = directory.file("intact.safetensors.lz4")
+        let url = directory.fileURL("intact.safetensors.lz4")
         try ArtifactFile.write(archive, to: url)
         _ = try ArtifactFile.read(url)
         return Array(try Data(contentsOf: url))
@@ -48,7 +50,7 @@ import Testing
     }
 
     @Test func everyDamagedFileIsRejectedWithATypedErrorNamingIt() throws {
-        let directory = try TemporaryDirectory()
+        let directory = TemporaryDirectory()
         let intact = try intactFile(in: directory)
         var generator = SplitMix64(seed: 7)
         var kinds: [String: Int] = [:]
@@ -86,7 +88,7 @@ import Testing
     /// A flipped bit in the end mark of a full-length file is named as such,
     /// not reported as a truncated file.
     @Test func aDamagedEndMarkIsNamed() throws {
-        let directory = try TemporaryDirectory()
+        let directory = TemporaryDirectory()
         var bytes = try intactFile(in: directory)
         bytes[bytes.count - 8] ^= 0x01   // the end mark's first byte (the content checksum follows)
         let url = try directory.write(bytes, to: "end-mark.safetensors.lz4")
@@ -99,9 +101,9 @@ import Testing
     }
 
     @Test func verifyCommandReportsDamageWithExitStatus1() throws {
-        let directory = try TemporaryDirectory()
+        let directory = TemporaryDirectory()
         var bytes = try intactFile(in: directory)
-        let good = try runProcess(artifactToolPath, ["verify", directory.file("intact.safetensors.lz4").path])
+        let good = try runProcess(artifactToolPath, ["verify", directory.fileURL("intact.safetensors.lz4").path])
         #expect(good.status == 0, "\(good.error)")
         bytes[bytes.count / 2] ^= 0x40
         let url = try directory.write(bytes, to: "bad.safetensors.lz4")

@@ -1,16 +1,12 @@
 import Checksums
 import Foundation
+import TestSupport
 @testable import Artifacts
+import SplitMix
 
-/// Small datasets the tests generate in the published file formats.
-enum DatasetFixtures {
-    /// An IDX file: `00 00 type rank`, big-endian dimensions, then `elements`.
-    static func idx(dimensions: [Int], elements: [UInt8], type: UInt8 = 0x08) -> [UInt8] {
-        var bytes: [UInt8] = [0, 0, type, UInt8(dimensions.count)]
-        for dimension in dimensions { bytes += withUnsafeBytes(of: UInt32(dimension).bigEndian, Array.init) }
-        return bytes + elements
-    }
-
+/// Small datasets the Artifacts tests generate (seeded pixels) in the
+/// published file formats (`TestSupport.DatasetFixtures`).
+extension DatasetFixtures {
     /// Deterministic pixels for `count` images of `size` bytes each.
     static func pixels(count: Int, size: Int, seed: UInt64) -> [UInt8] {
         var generator = SplitMix64(seed: seed)
@@ -48,12 +44,7 @@ enum DatasetFixtures {
     static func cifarBatch(count: Int, seed: UInt64) -> [UInt8] {
         let images = pixels(count: count, size: 3072, seed: seed)
         let labels = labels(count: count, offset: Int(seed))
-        var batch: [UInt8] = []
-        for index in 0..<count {
-            batch.append(labels[index])
-            batch += images[(index * 3072)..<((index + 1) * 3072)]
-        }
-        return batch
+        return cifarBatch((0..<count).map { (labels[$0], Array(images[($0 * 3072)..<(($0 + 1) * 3072)])) })
     }
 
     /// `cifar-10-batches-bin/` with five training batches of `perBatch`

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Artifacts
 
 @Suite struct IDXReaderTests {
@@ -7,11 +8,11 @@ import Testing
 
     @Test(arguments: [false, true])
     func readsImagesAndLabels(gzip: Bool) throws {
-        let directory = try TemporaryDirectory()
+        let directory = TemporaryDirectory()
         try Fixtures.writeIDXDataset(in: directory, train: 12, test: 4, gzip: gzip)
         let suffix = gzip ? ".gz" : ""
-        let set = try IDXReader.readImageSet(images: directory.file("train-images-idx3-ubyte" + suffix),
-                                             labels: directory.file("train-labels-idx1-ubyte" + suffix))
+        let set = try IDXReader.readImageSet(images: directory.fileURL("train-images-idx3-ubyte" + suffix),
+                                             labels: directory.fileURL("train-labels-idx1-ubyte" + suffix))
         #expect(set.count == 12 && set.channels == 1 && set.height == 6 && set.width == 5)
         #expect(set.pixels == Fixtures.pixels(count: 12, size: 30, seed: 1))
         #expect(set.labels == Fixtures.labels(count: 12))
@@ -19,7 +20,7 @@ import Testing
 
     /// Reads images and labels written as given and returns the error.
     private func failure(images: [UInt8], labels: [UInt8], gzipImages: Bool = false) throws -> ArtifactError? {
-        let directory = try TemporaryDirectory()
+        let directory = TemporaryDirectory()
         let imagesURL = try directory.write(gzipImages ? try gzipped(images, in: directory) : images, to: "images")
         let labelsURL = try directory.write(labels, to: "labels")
         return expectArtifactError { _ = try IDXReader.readImageSet(images: imagesURL, labels: labelsURL) }
@@ -59,7 +60,7 @@ import Testing
         let raw = try failure(images: Array(goodImages.dropLast(7)), labels: goodLabels)
         #expect(raw?.description.contains("truncated: ended after 293 of the 300 bytes") == true, "\(String(describing: raw))")
 
-        let directory = try TemporaryDirectory()
+        let directory = TemporaryDirectory()
         let compressed = try gzipped(goodImages, in: directory)
         for cut in [compressed.count / 2, compressed.count - 4, 11] {
             let url = try directory.write(Array(compressed[..<cut]), to: "cut-\(cut).gz")
@@ -70,7 +71,7 @@ import Testing
     }
 
     @Test func corruptGzipAndTrailingData() throws {
-        let directory = try TemporaryDirectory()
+        let directory = TemporaryDirectory()
         var compressed = try gzipped(goodImages, in: directory)
         compressed[compressed.count / 2] ^= 0xFF
         let corrupt = try directory.write(compressed, to: "corrupt.gz")
@@ -102,23 +103,23 @@ import Testing
     }
 
     @Test func readsExtractedBatchesAndTheTarGzArchive() throws {
-        let directory = try TemporaryDirectory()
+        let directory = TemporaryDirectory()
         try Fixtures.writeCIFARBatches(in: directory.url, perBatch: 3, test: 4)
-        let batches = directory.file("cifar-10-batches-bin")
+        let batches = directory.fileURL("cifar-10-batches-bin")
         expectFixture(try CIFAR10Reader.readBatches(
             train: CIFAR10Reader.trainingBatches.map(batches.appendingPathComponent),
             test: batches.appendingPathComponent(CIFAR10Reader.testBatch)))
 
-        let archive = directory.file(CIFAR10Reader.archiveName)
+        let archive = directory.fileURL(CIFAR10Reader.archiveName)
         let tar = try runProcess("/bin/tar", ["-czf", archive.path, "-C", directory.url.path, "cifar-10-batches-bin"])
         #expect(tar.status == 0, "\(tar.error)")
         expectFixture(try CIFAR10Reader.readArchive(archive))
     }
 
     @Test func wrongSizeMissingBatchAndDamagedTar() throws {
-        let directory = try TemporaryDirectory()
+        let directory = TemporaryDirectory()
         try Fixtures.writeCIFARBatches(in: directory.url, perBatch: 3, test: 4)
-        let batches = directory.file("cifar-10-batches-bin")
+        let batches = directory.fileURL("cifar-10-batches-bin")
         let test = batches.appendingPathComponent(CIFAR10Reader.testBatch)
         try Data(Fixtures.cifarBatch(count: 4, seed: 6).dropLast(100)).write(to: test)
         let wrongSize = expectArtifactError {
@@ -127,13 +128,13 @@ import Testing
         #expect(wrongSize?.description.contains("is not a positive multiple of 3073") == true, "\(String(describing: wrongSize))")
 
         try FileManager.default.removeItem(at: test)
-        let archive = directory.file(CIFAR10Reader.archiveName)
+        let archive = directory.fileURL(CIFAR10Reader.archiveName)
         #expect(try runProcess("/bin/tar", ["-czf", archive.path, "-C", directory.url.path, "cifar-10-batches-bin"]).status == 0)
         let missing = expectArtifactError { _ = try CIFAR10Reader.readArchive(archive) }
         #expect(missing?.description.contains("archive has no test_batch.bin") == true, "\(String(describing: missing))")
 
         // A tar whose first header is damaged (uncompressed tar, byte 10 of the name changed).
-        let plainTar = directory.file("plain.tar")
+        let plainTar = directory.fileURL("plain.tar")
         #expect(try runProcess("/bin/tar", ["-cf", plainTar.path, "-C", directory.url.path, "cifar-10-batches-bin"]).status == 0)
         var bytes = Array(try Data(contentsOf: plainTar))
         bytes[10] ^= 0x01

@@ -1,44 +1,45 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Artifacts
 
 @Suite struct DatasetSourceTests {
     private typealias Fixtures = DatasetFixtures
 
     @Test func localDirectoryAndFileURLWithChecksums() throws {
-        let directory = try TemporaryDirectory()
+        let directory = TemporaryDirectory()
         let checksums = try Fixtures.writeIDXDataset(in: directory, train: 12, test: 4)
         for location in [directory.url.path, directory.url.absoluteString] {
             let source = try DatasetSource(dataset: .mnist, location: location, checksums: checksums)
-            let loaded = try DatasetPreparation.load(source: source, downloadDirectory: directory.file("downloads"))
+            let loaded = try DatasetPreparation.load(source: source, downloadDirectory: directory.fileURL("downloads"))
             #expect(loaded.train.count == 12 && loaded.test.count == 4)
             #expect(loaded.checksums == checksums)
         }
-        #expect(!FileManager.default.fileExists(atPath: directory.file("downloads").path))
+        #expect(!FileManager.default.fileExists(atPath: directory.fileURL("downloads").path))
     }
 
     @Test func extractedIDXFilesAreFoundToo() throws {
-        let directory = try TemporaryDirectory()
+        let directory = TemporaryDirectory()
         let checksums = try Fixtures.writeIDXDataset(in: directory, train: 12, test: 4, gzip: false)
         let source = DatasetSource(dataset: .kmnist, location: directory.url, checksums: checksums)
         #expect(try DatasetPreparation.load(source: source, downloadDirectory: directory.url).test.count == 4)
     }
 
     @Test func checksumMismatchAndMissingChecksumAreClearErrors() throws {
-        let directory = try TemporaryDirectory()
+        let directory = TemporaryDirectory()
         var checksums = try Fixtures.writeIDXDataset(in: directory, train: 12, test: 4)
         let name = "t10k-labels-idx1-ubyte.gz"
         let actual = checksums[name]!
         checksums[name] = String(repeating: "0", count: 64)
         let wrong = DatasetSource(dataset: .mnist, location: directory.url, checksums: checksums)
         let mismatch = expectArtifactError { _ = try DatasetPreparation.load(source: wrong, downloadDirectory: directory.url) }
-        #expect(mismatch == .checksumMismatch(path: directory.file(name).path, expected: checksums[name]!, actual: actual))
+        #expect(mismatch == .checksumMismatch(path: directory.fileURL(name).path, expected: checksums[name]!, actual: actual))
         #expect(mismatch?.description.contains("SHA-256 mismatch") == true)
 
         checksums[name] = nil
         let incomplete = DatasetSource(dataset: .mnist, location: directory.url, checksums: checksums)
         let missing = expectArtifactError { _ = try DatasetPreparation.load(source: incomplete, downloadDirectory: directory.url) }
-        #expect(missing == .missingChecksum(path: directory.file(name).path, actual: actual))
+        #expect(missing == .missingChecksum(path: directory.fileURL(name).path, actual: actual))
         #expect(missing?.description.contains("HINT: its SHA-256 is \(actual)") == true)
 
         // Fashion-MNIST's built-in table refuses files that are not the canonical ones.
@@ -51,7 +52,7 @@ import Testing
     @Test func unsupportedSchemeAndMissingFiles() throws {
         let scheme = expectArtifactError { _ = try DatasetSource(dataset: .mnist, location: "ftp://example.org/mnist") }
         #expect(scheme?.description.contains("scheme 'ftp' is not supported") == true)
-        let directory = try TemporaryDirectory()
+        let directory = TemporaryDirectory()
         let source = DatasetSource(dataset: .mnist, location: directory.url)
         let missing = expectArtifactError { _ = try DatasetPreparation.load(source: source, downloadDirectory: directory.url) }
         #expect(missing?.description.contains("none of train-images-idx3-ubyte.gz, train-images-idx3-ubyte exists") == true,
@@ -92,11 +93,11 @@ import Testing
     }
 
     @Test func httpDownloadsAreVerifiedBeforeTheyAreKept() throws {
-        let served = try TemporaryDirectory()
+        let served = TemporaryDirectory()
         var checksums = try Fixtures.writeIDXDataset(in: served, train: 12, test: 4)
         let server = try LocalHTTPServer(serving: served.url)
-        let output = try TemporaryDirectory()
-        let downloads = output.file("downloads")
+        let output = TemporaryDirectory()
+        let downloads = output.fileURL("downloads")
         let location = "http://127.0.0.1:\(server.port)/"
 
         let source = try DatasetSource(dataset: .mnist, location: location, checksums: checksums)
@@ -118,7 +119,7 @@ import Testing
 
         // A missing remote file is a download error naming the URL, and
         // Foundation's temporary copy of the error page is not left behind.
-        try FileManager.default.removeItem(at: served.file("t10k-images-idx3-ubyte.gz"))
+        try FileManager.default.removeItem(at: served.fileURL("t10k-images-idx3-ubyte.gz"))
         try FileManager.default.removeItem(at: downloads.appendingPathComponent("t10k-images-idx3-ubyte.gz"))
         let errorPagesBefore = try errorPagesInTemporaryDirectory()
         let notFound = expectArtifactError { _ = try DatasetPreparation.load(source: source, downloadDirectory: downloads) }

@@ -1,5 +1,7 @@
 import Foundation
+import SplitMix
 import Testing
+import TestSupport
 @testable import Artifacts
 
 @Suite struct XXH32Tests {
@@ -16,11 +18,11 @@ import Testing
     /// The `lz4` tool ends each frame with the XXH32 of its content: lengths
     /// around the 16-byte stripe and the 4-byte word cover every tail path.
     @Test func agreesWithTheContentChecksumOfTheLZ4Tool() throws {
-        let directory = try TemporaryDirectory()
+        let directory = TemporaryDirectory()
         let bytes = randomBytes(count: (1 << 20) + 7, seed: 5)
         for length in [0, 1, 3, 4, 5, 15, 16, 17, 19, 31, 32, 33, 100, 1000, bytes.count] {
             let input = try directory.write(Array(bytes[..<length]), to: "input-\(length)")
-            let framed = directory.file("input-\(length).lz4")
+            let framed = directory.fileURL("input-\(length).lz4")
             let result = try runProcess("/usr/bin/lz4", ["-q", "-f", input.path, framed.path])
             #expect(result.status == 0, "lz4: \(result.error)")
             let frame = Array(try Data(contentsOf: framed))
@@ -54,9 +56,9 @@ import Testing
     }
 
     @Test func writerFramesPassTheLZ4ToolAndReadBack() throws {
-        let directory = try TemporaryDirectory()
+        let directory = TemporaryDirectory()
         let content = mixedContent()
-        let url = directory.file("mixed.lz4")
+        let url = directory.fileURL("mixed.lz4")
         try AtomicFile.write(to: url) { file in
             let writer = try LZ4FrameWriter(file: file, contentSize: UInt64(content.count))
             try content.withUnsafeBytes { bytes in
@@ -85,7 +87,7 @@ import Testing
 
         // Byte for byte what liblz4's frame API writes with the same settings.
         let plain = try directory.write(content, to: "mixed")
-        let tool = directory.file("mixed-by-tool.lz4")
+        let tool = directory.fileURL("mixed-by-tool.lz4")
         #expect(try runProcess("/usr/bin/lz4", ["-q", "-f", "-B7", "--content-size", plain.path, tool.path]).status == 0)
         #expect(Array(try Data(contentsOf: tool)) == frame)
     }
@@ -98,9 +100,9 @@ import Testing
         ["-B7", "--content-size"], ["-B4"], ["-B5", "-BX"], ["-B6", "--content-size", "-BX"], ["-B7", "--fast=8"], ["-9", "-B4"],
     ])
     func framesFromTheLZ4ToolReadBack(options: [String]) throws {
-        let directory = try TemporaryDirectory()
+        let directory = TemporaryDirectory()
         let archive = largeArchive()
-        let url = directory.file("original.safetensors.lz4")
+        let url = directory.fileURL("original.safetensors.lz4")
         try ArtifactFile.write(archive, to: url)
         let recompressed = try recompress(url, options: options, in: directory)
         let read = try ArtifactFile.read(recompressed)
@@ -109,8 +111,8 @@ import Testing
     }
 
     @Test func unsupportedFrameOptionsAreClearErrors() throws {
-        let directory = try TemporaryDirectory()
-        let url = directory.file("original.safetensors.lz4")
+        let directory = TemporaryDirectory()
+        let url = directory.fileURL("original.safetensors.lz4")
         try ArtifactFile.write(largeArchive(), to: url)
 
         let linked = try recompress(url, options: ["-B4", "-BD"], in: directory)
@@ -130,7 +132,7 @@ import Testing
     /// content size, read in pieces of every size.
     @Test(arguments: [(false, false), (true, true), (true, false)])
     func shortBlocksAnywhereDecode(blockChecksums: Bool, contentSize: Bool) throws {
-        let directory = try TemporaryDirectory()
+        let directory = TemporaryDirectory()
         var generator = SplitMix64(seed: 11)
         var blocks: [(content: [UInt8], compress: Bool)] = []
         for index in 0..<40 {
@@ -151,7 +153,7 @@ import Testing
     /// Block sizes read from a damaged file are checked before anything is
     /// allocated or decoded.
     @Test func oversizedAndInconsistentBlocksAreDamage() throws {
-        let directory = try TemporaryDirectory()
+        let directory = TemporaryDirectory()
         let pattern = (0..<(128 << 10)).map { UInt8(truncatingIfNeeded: $0 % 13) }
 
         // A raw block larger than the block maximum size.
@@ -183,8 +185,8 @@ import Testing
 
     /// `url` decompressed by `lz4 -d` and compressed again with `options`.
     private func recompress(_ url: URL, options: [String], in directory: TemporaryDirectory) throws -> URL {
-        let plain = directory.file("plain.safetensors")
-        let target = directory.file("recompressed\(options.joined()).safetensors.lz4")
+        let plain = directory.fileURL("plain.safetensors")
+        let target = directory.fileURL("recompressed\(options.joined()).safetensors.lz4")
         #expect(try runProcess("/usr/bin/lz4", ["-d", "-f", "-q", url.path, plain.path]).status == 0)
         let result = try runProcess("/usr/bin/lz4", ["-f", "-q"] + options + [plain.path, target.path])
         #expect(result.status == 0, "lz4 \(options): \(result.error)")
@@ -192,7 +194,7 @@ import Testing
     }
 
     private func lz4Decompressed(_ url: URL, in directory: TemporaryDirectory) throws -> [UInt8] {
-        let plain = directory.file(url.lastPathComponent + ".plain")
+        let plain = directory.fileURL(url.lastPathComponent + ".plain")
         let result = try runProcess("/usr/bin/lz4", ["-d", "-f", "-q", url.path, plain.path])
         #expect(result.status == 0, "lz4 -d: \(result.error)")
         return Array(try Data(contentsOf: plain))

@@ -1,6 +1,8 @@
 import Checksums
 import Foundation
+import SplitMix
 import Testing
+import TestSupport
 @testable import Artifacts
 
 @Suite struct PreparationTests {
@@ -16,10 +18,10 @@ import Testing
     /// Asked to stop after the training split is written, preparation
     /// throws and removes that split: no partial set of splits is left.
     @Test func stoppingPartWayKeepsNoSplit() throws {
-        let data = try TemporaryDirectory()
+        let data = TemporaryDirectory()
         let checksums = try Fixtures.writeIDXDataset(in: data, train: 120, test: 30)
         let source = DatasetSource(dataset: .mnist, location: data.url, checksums: checksums)
-        let output = try TemporaryDirectory()
+        let output = TemporaryDirectory()
         var questions = 0
         // Four files read, then the first split written: stop before the second.
         #expect(throws: PreparationStopped.self) {
@@ -32,17 +34,17 @@ import Testing
     }
 
     @Test func splitsNormalisesAndWritesThreeArtifacts() throws {
-        let data = try TemporaryDirectory()
+        let data = TemporaryDirectory()
         let checksums = try Fixtures.writeIDXDataset(in: data, train: 120, test: 30)
         let source = DatasetSource(dataset: .mnist, location: data.url, checksums: checksums)
-        let output = try TemporaryDirectory()
+        let output = TemporaryDirectory()
         let prepared = try DatasetPreparation.prepare(source: source, seed: 11, trainCount: 90, validationCount: 20,
                                                       into: output.url, metadata: ["campaign": "test"])
         #expect(prepared.trainCount == 90 && prepared.validationCount == 20 && prepared.testCount == 30)
         #expect(prepared.imageShape == [1, 6, 5] && prepared.classCount == 10)
         #expect(prepared.sourceChecksums == checksums)
 
-        let original = try IDXReader.readImageSet(images: data.file("train-images-idx3-ubyte.gz"), labels: data.file("train-labels-idx1-ubyte.gz"))
+        let original = try IDXReader.readImageSet(images: data.fileURL("train-images-idx3-ubyte.gz"), labels: data.fileURL("train-labels-idx1-ubyte.gz"))
         var seen: Set<Int64> = []
         for (url, split, count) in [(prepared.trainURL, "train", 90), (prepared.validationURL, "validation", 20)] {
             let archive = try ArtifactFile.read(url)
@@ -76,11 +78,11 @@ import Testing
     }
 
     @Test func splitDependsOnlyOnTheSeed() throws {
-        let data = try TemporaryDirectory()
+        let data = TemporaryDirectory()
         let checksums = try Fixtures.writeIDXDataset(in: data, train: 60, test: 6)
         let source = DatasetSource(dataset: .mnist, location: data.url, checksums: checksums)
         func prepare(seed: UInt64) throws -> (train: Data, indices: [Int64]) {
-            let output = try TemporaryDirectory()
+            let output = TemporaryDirectory()
             let prepared = try DatasetPreparation.prepare(source: source, seed: seed, into: output.url)
             #expect(prepared.trainCount == 50 && prepared.validationCount == 10)
             return (try Data(contentsOf: prepared.trainURL),
@@ -98,25 +100,25 @@ import Testing
     }
 
     @Test func impossibleSplitSizesAreRefused() throws {
-        let data = try TemporaryDirectory()
+        let data = TemporaryDirectory()
         let checksums = try Fixtures.writeIDXDataset(in: data, train: 12, test: 2)
         let source = DatasetSource(dataset: .mnist, location: data.url, checksums: checksums)
         let error = expectArtifactError {
-            _ = try DatasetPreparation.prepare(source: source, seed: 1, trainCount: 10, validationCount: 5, into: data.file("out"))
+            _ = try DatasetPreparation.prepare(source: source, seed: 1, trainCount: 10, validationCount: 5, into: data.fileURL("out"))
         }
         #expect(error?.description.contains("do not fit the 12 images") == true, "\(String(describing: error))")
     }
 
     @Test func cifarPreparationNormalisesPerChannel() throws {
-        let data = try TemporaryDirectory()
+        let data = TemporaryDirectory()
         try Fixtures.writeCIFARBatches(in: data.url, perBatch: 4, test: 3)
-        let batches = data.file("cifar-10-batches-bin")
+        let batches = data.fileURL("cifar-10-batches-bin")
         var checksums: [String: String] = [:]
         for name in CIFAR10Reader.trainingBatches + [CIFAR10Reader.testBatch] {
             checksums[name] = try SHA256.hash(fileAt: batches.appendingPathComponent(name))
         }
         let source = DatasetSource(dataset: .cifar10, location: data.url, checksums: checksums)
-        let output = try TemporaryDirectory()
+        let output = TemporaryDirectory()
         let prepared = try DatasetPreparation.prepare(source: source, seed: 5, trainCount: 16, validationCount: 4, into: output.url)
         #expect(prepared.imageShape == [3, 32, 32] && prepared.mean.count == 3 && prepared.std.count == 3)
         #expect(prepared.testCount == 3)
@@ -152,7 +154,7 @@ import Testing
 
     @Test(.enabled(if: present, "skipped: \(directory) is absent (install the Debian package dataset-fashion-mnist)"))
     func defaultPreparationGivesFiftyTenAndTenThousand() throws {
-        let output = try TemporaryDirectory()
+        let output = TemporaryDirectory()
         let prepared = try DatasetPreparation.prepare(seed: 2026, into: output.url)
         #expect(prepared.trainCount == 50_000 && prepared.validationCount == 10_000 && prepared.testCount == 10_000)
         print("Fashion-MNIST train split (seed 2026): mean \(prepared.mean[0]), std \(prepared.std[0])")

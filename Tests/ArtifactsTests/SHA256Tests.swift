@@ -1,6 +1,8 @@
 import Checksums
 import Foundation
+import SplitMix
 import Testing
+import TestSupport
 @testable import Artifacts
 
 @Suite struct SHA256Tests {
@@ -37,7 +39,7 @@ import Testing
     }
 
     @Test func fileHashMatchesSha256sum() throws {
-        let directory = try TemporaryDirectory()
+        let directory = TemporaryDirectory()
         var generator = SplitMix64(seed: 42)
         let bytes = (0..<3_000_001).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
         let url = try directory.write(bytes, to: "random.bin")

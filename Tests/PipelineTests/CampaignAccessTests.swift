@@ -2,7 +2,7 @@ import Checksums
 import Foundation
 @testable import Pipeline
 import Queue
-import QueueTestSupport
+import TestSupport
 import StageContract
 import Testing
 

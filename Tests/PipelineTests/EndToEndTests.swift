@@ -1,6 +1,6 @@
 import Foundation
 import Queue
-import QueueTestSupport
+import TestSupport
 import Testing
 
 /// Runs the built `campaign` and `queue-worker` executables and checks exit

@@ -1,7 +1,7 @@
 import Foundation
 import Pipeline
 import Queue
-import QueueTestSupport
+import TestSupport
 import StageContract
 import Testing
 

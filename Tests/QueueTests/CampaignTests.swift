@@ -1,7 +1,7 @@
 import CSQLite
 import Foundation
 import Queue
-import QueueTestSupport
+import TestSupport
 import Testing
 
 @Suite struct CampaignTests {

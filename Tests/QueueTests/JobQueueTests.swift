@@ -1,5 +1,5 @@
 @testable import Queue
-import QueueTestSupport
+import TestSupport
 import Testing
 
 @Suite struct JobQueueTests {

@@ -1,5 +1,5 @@
 import Foundation
-import QueueTestSupport
+import TestSupport
 import Testing
 @testable import Report
 
@@ -53,9 +53,9 @@ private struct Decoded: Decodable {
 private func writeAndDecode(_ image: Image8, in directory: TemporaryDirectory) throws -> Decoded {
     let path = directory.file("image-\(UUID().uuidString).png")
     try Data(image.pngData()).write(to: URL(fileURLWithPath: path))
-    let check = try run(["pngcheck", "-v", path])
+    let check = try runProcess("/usr/bin/env", ["pngcheck", "-v", path])
     #expect(check.status == 0 && check.output.contains("No errors detected"), "pngcheck: \(check.output)\(check.error)")
-    let decoded = try run(["python3", "-c", pythonDecoder, path])
+    let decoded = try runProcess("/usr/bin/env", ["python3", "-c", pythonDecoder, path])
     #expect(decoded.status == 0, "python decoder: \(decoded.error)")
     return try JSONDecoder().decode(Decoded.self, from: Data(decoded.output.utf8))
 }

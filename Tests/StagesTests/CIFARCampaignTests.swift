@@ -1,6 +1,6 @@
 import Checksums
 import Foundation
-import QueueTestSupport
+import TestSupport
 import Testing
 
 /// A whole campaign — all six stages — on a dataset in CIFAR-10's binary
@@ -13,13 +13,11 @@ import Testing
         try FileManager.default.createDirectory(atPath: batches, withIntermediateDirectories: true)
         var checksums: [String: String] = [:]
         for (index, (name, count)) in ((1...5).map { ("data_batch_\($0).bin", perBatch) } + [("test_batch.bin", test)]).enumerated() {
-            // Per image: a label byte, then 3×32×32 pixels whose brightness follows the label.
-            var bytes: [UInt8] = []
-            for image in 0..<count {
+            // Pixels whose brightness follows the label.
+            let bytes = DatasetFixtures.cifarBatch((0..<count).map { image in
                 let label = (image + index) % 10
-                bytes.append(UInt8(label))
-                bytes += (0..<3072).map { UInt8(truncatingIfNeeded: label * 20 + ($0 &* 31 &+ image &* 7) % 40) }
-            }
+                return (UInt8(label), (0..<3072).map { UInt8(truncatingIfNeeded: label * 20 + ($0 &* 31 &+ image &* 7) % 40) })
+            })
             try Data(bytes).write(to: URL(fileURLWithPath: batches + "/" + name))
             checksums[name] = SHA256.hash(bytes)
         }

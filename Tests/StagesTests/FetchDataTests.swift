@@ -1,6 +1,6 @@
 import Checksums
 import Foundation
-import QueueTestSupport
+import TestSupport
 import Testing
 
 /// End-to-end runs of the built `fetch-data` on a small MNIST-format dataset
@@ -9,11 +9,7 @@ import Testing
     /// Writes the four IDX files (100 training and 30 test images of
     /// `height`×`width`); returns their SHA-256 by file name.
     static func writeDataset(in directory: String, height: Int = 6, width: Int = 5) throws -> [String: String] {
-        func idx(_ dimensions: [Int], _ elements: [UInt8]) -> [UInt8] {
-            var bytes: [UInt8] = [0, 0, 0x08, UInt8(dimensions.count)]
-            for d in dimensions { bytes += withUnsafeBytes(of: UInt32(d).bigEndian, Array.init) }
-            return bytes + elements
-        }
+        let idx = { (dimensions: [Int], elements: [UInt8]) in DatasetFixtures.idx(dimensions: dimensions, elements: elements) }
         let pixels = { (n: Int) in (0..<(n * height * width)).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ $0 / 7) } }
         let files: [(String, [UInt8])] = [
             ("train-images-idx3-ubyte", idx([100, height, width], pixels(100))),

@@ -1,6 +1,6 @@
 import Foundation
 import Queue
-import QueueTestSupport
+import TestSupport
 import Testing
 
 /// End-to-end runs of the built `meta-train-generator`: a run stopped by its

@@ -4,7 +4,7 @@ import FoundationXML
 #endif
 import GTN
 import Queue
-import QueueTestSupport
+import TestSupport
 import Testing
 
 /// End-to-end runs of `propose-architectures`, `gtn-evaluate`, `real-evaluate`

@@ -1,5 +1,5 @@
 import Foundation
-import QueueTestSupport
+import TestSupport
 import StageContract
 @testable import Stages
 import Testing

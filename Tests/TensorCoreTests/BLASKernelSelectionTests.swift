@@ -1,5 +1,5 @@
 import Foundation
-import QueueTestSupport
+import TestSupport
 @testable import TensorCore
 import Testing
 

@@ -35,6 +35,19 @@ public final class TemporaryDirectory {
         _ = FileManager.default.createFile(atPath: file(name), contents: Data(text.utf8))
         return file(name)
     }
+
+    /// The directory as a file URL.
+    public var url: URL { URL(fileURLWithPath: path) }
+
+    /// `path/name` as a file URL.
+    public func fileURL(_ name: String) -> URL { url.appendingPathComponent(name) }
+
+    /// Writes `bytes` to `name` and returns its URL.
+    @discardableResult
+    public func write(_ bytes: [UInt8], to name: String) throws -> URL {
+        try Data(bytes).write(to: fileURL(name))
+        return fileURL(name)
+    }
 }
 
 /// A valid pipeline file for tests, with the queue section given.
@@ -65,7 +78,7 @@ public var productsDirectory: String {
     return (executable as NSString).deletingLastPathComponent
 }
 
-/// The repository's root directory (this file is Tests/QueueTestSupport/TestSupport.swift).
+/// The repository's root directory (this file is Tests/TestSupport/TestSupport.swift).
 public let repositoryRoot: String = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent().path
 
@@ -149,6 +162,32 @@ public final class ChildProcess {
 
     public var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
     public var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+}
+
+/// How a command ended and what it printed.
+public struct ProcessResult: Sendable {
+    public let status: Int32
+    public let output: String
+    public let error: String
+}
+
+/// Runs `executable` (a path) with `arguments` to completion, capturing
+/// standard output and error through files (no pipe can fill up); for
+/// commands that are not this package's products (`runProduct` runs those).
+@discardableResult
+public func runProcess(_ executable: String, _ arguments: [String]) throws -> ProcessResult {
+    let scratch = TemporaryDirectory()
+    let (outputPath, errorPath) = (scratch.file("stdout"), scratch.file("stderr"))
+    for path in [outputPath, errorPath] { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+    process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
+    try process.run()
+    process.waitUntilExit()
+    return ProcessResult(status: process.terminationStatus, output: try String(contentsOfFile: outputPath, encoding: .utf8),
+                         error: try String(contentsOfFile: errorPath, encoding: .utf8))
 }
 
 /// Runs the built executable `name` to completion; returns its termination and output.

@@ -1,13 +1,13 @@
-/// SplitMix64 (Steele, Lea and Flood, 2014): the 64-bit generator used to
-/// split datasets. Small, fast and fully specified, so another
-/// implementation can reproduce a split from the seed alone
-/// (`docs/artifact-format.md` gives the exact procedure).
-struct SplitMix64: Sendable {
+/// SplitMix64 (Steele, Lea and Flood, 2014): the 64-bit generator that
+/// splits datasets (`docs/artifact-format.md` gives the exact procedure)
+/// and seeds every `RandomStream`. Small, fast and fully specified, so
+/// another implementation can reproduce a split from the seed alone.
+public struct SplitMix64: Sendable {
     private var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -17,7 +17,7 @@ struct SplitMix64: Sendable {
 
     /// A uniform integer in `0..<bound` without modulo bias (Lemire's
     /// multiply-high with rejection of the biased low products).
-    mutating func next(below bound: UInt64) -> UInt64 {
+    public mutating func next(below bound: UInt64) -> UInt64 {
         precondition(bound > 0, "bound must be positive")
         var (high, low) = next().multipliedFullWidth(by: bound)
         if low < bound {
@@ -29,7 +29,7 @@ struct SplitMix64: Sendable {
 
     /// A permutation of `0..<count` by Fisher-Yates, from the last position down:
     /// for i = count-1 ... 1, swap i with `next(below: i + 1)`.
-    mutating func permutation(of count: Int) -> [Int] {
+    public mutating func permutation(of count: Int) -> [Int] {
         var result = Array(0..<count)
         var index = count - 1
         while index > 0 {
