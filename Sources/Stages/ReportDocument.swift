@@ -163,7 +163,8 @@ struct ReportDocument {
                                  series: curves.map { PlotSeries(name: $0.variant.title,
                                                                  x: $0.steps.map(Double.init), y: $0.mean) }))
         let text = "Accuracy on the first \(facts.pipeline.metaTraining.evaluationImages) test images of fresh learners "
-            + "after k inner steps, mean ± standard deviation over \(learners)learners. "
+            + "after k inner steps, mean ± standard deviation over "
+            + (facts.comparisonLearners.map { "\($0) learners" } ?? "fresh learners") + ". "
             + "All generated variants use the final generator: the learned curriculum in order, fresh random noise "
             + "instead of the curriculum, or the curriculum's batches in random order. The real-data control trains "
             + "the same learner on real batches of the same size"
