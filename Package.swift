@@ -96,7 +96,7 @@ let package = Package(
         /// `campaign`: init, status, retry-dead, release-expired.
         .executableTarget(name: "campaign", dependencies: ["Pipeline", "StageContract"]),
         /// `queue-worker`: test/benchmark worker draining its own trivial jobs (not a pipeline stage).
-        .executableTarget(name: "queue-worker", dependencies: ["Pipeline", "Queue"]),
+        .executableTarget(name: "queue-worker", dependencies: ["Pipeline", "Queue", "StageContract"]),
 
         /// `artifact-tool`: inspect and verify artifacts, run the artifact benchmark.
         .executableTarget(name: "artifact-tool", dependencies: ["Artifacts"]),

@@ -39,12 +39,6 @@ public struct StageListing: Sendable, Equatable {
     }
 }
 
-/// No sections beyond the common ones (`queue-worker`, tests of the runner).
-public struct NoStageSections: PipelineSections {
-    public init(from root: inout ConfigObject) throws {}
-    public static var stages: [StageListing] { [] }
-}
-
 /// A decoded pipeline file (`pipelines/*.json`, docs/pipeline.md): the
 /// common sections every program reads and the stage `Sections`, whose
 /// fields read as the pipeline's own (`pipeline.search` for

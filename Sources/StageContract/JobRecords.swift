@@ -9,7 +9,8 @@ import TensorCore
 // that marks the job done) holds the scores. `report` reads them back.
 
 /// The parameters of a `gtn-evaluate` or `real-evaluate` job: the
-/// architecture's encoding (so the job key is the encoding).
+/// architecture's encoding (so the job key is the encoding) and, for
+/// `real-evaluate`, why it was selected.
 public struct ArchitectureJob: Codable, Equatable, Sendable {
     public let architecture: String
     /// Why `real-evaluate` trains it (nil for `gtn-evaluate` jobs, and in

@@ -1,12 +1,14 @@
 // queue-worker: a test and benchmark tool, not a pipeline stage. It drains
 // the campaign's `queue-worker` jobs through the same stage runner and worker loop
 // as the real stages; each job's "work" returns its own key as the result.
-// Used by the contention, SIGTERM and throughput tests (docs/queue.md).
+// Used by the contention, SIGTERM and throughput tests (docs/queue.md), in
+// campaigns of the GTN-NAS stages' pipelines (it reads their sections too).
 import Foundation
 import Pipeline
 import Queue
+import StageContract
 
-let stage = Stage<NoStageSections>.jobWorker(
+let stage = GTNStage.jobWorker(
     name: "queue-worker",
     summary: "Test/benchmark worker: drains `queue-worker` jobs, writing each job's key as its result.",
     options: [
@@ -24,7 +26,7 @@ let stage = Stage<NoStageSections>.jobWorker(
     return "{\"key\":\"\(job.job.key)\"}"
 }
 
-let seeded = Stage<NoStageSections>(name: stage.name, summary: stage.summary, options: stage.options, plan: { context in
+let seeded = GTNStage(name: stage.name, summary: stage.summary, options: stage.options, plan: { context in
     if let count = try context.arguments.integer("--seed", in: 0...10_000_000) {
         let added = try context.jobs.enqueue((0..<count).map { NewJob(stage: stage.name, parameters: "{\"n\":\($0)}") })
         context.say("seeded \(added) new jobs")

@@ -26,9 +26,19 @@ import Testing
         return (queue, try queue.jobs(stage: "queue-worker"))
     }
 
+    /// `scripts/bench-queue.sh` drains workers in a campaign made from the default pipeline.
+    @Test func queueWorkerRunsInACampaignOfTheDefaultPipeline() throws {
+        let db = directory.file("default.sqlite")
+        let pipeline = repositoryRoot + "/pipelines/default.json"
+        #expect(try runProduct("campaign", ["init", "--pipeline", pipeline, "--db", db], in: directory).termination == .exited(0))
+        let run = try runProduct("queue-worker", ["--db", db, "--seed", "3"], in: directory)
+        #expect(run.termination == .exited(0), "\(run.stderr)")
+        #expect(try jobs(db).jobs.map(\.state) == [.done, .done, .done])
+    }
+
     @Test func helpForEveryCommandListsEveryOption() throws {
         for arguments in [["--help"], ["init", "--help"], ["status", "--help"], ["retry-dead", "--help"], ["release-expired", "--help"],
-                          ["set-journal", "--help"]] {
+                          ["set-journal", "--help"], ["stages", "--help"]] {
             let run = try runProduct("campaign", arguments, in: directory)
             #expect(run.termination == .exited(0) && run.stdout.contains("usage: campaign"), "\(arguments)")
         }
