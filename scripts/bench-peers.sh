@@ -12,11 +12,13 @@
 # PYTHON     the interpreter with jax and torch installed
 # small      T 16, generator batch 64, width 0.25, meta batch 128 (default: all)
 # paper      T 32, generator batch 128, width 1, meta batch 128, recompute blocks of 4
+# sgd        one first-order SGD-with-momentum step of the paper's learner on
+#            real batches of 64 (what real-evaluate does), against PyTorch only
 # ROUNDS     alternating rounds (default 3); the figure is the median over rounds
 #            of each run's own per-iteration median (warm-up excluded)
 set -euo pipefail
 if [ $# -lt 2 ] || [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then
-    sed -n '2,16p' "$0"
+    sed -n '2,18p' "$0"
     [ $# -ge 2 ] && exit 0 || exit 2
 fi
 peers=$(cd "$1" && pwd) python=$2 which=${3:-all} rounds=${4:-3}
@@ -47,6 +49,51 @@ run_peer() {  # jax|torch T B WIDTH ITERATIONS
     echo "$(grep -oE 'median [0-9.]+' <<<"$out" | head -1 | awk '{ print $2 }') $(grep -oE 'peak RSS [0-9]+' <<<"$out" | awk '{ print $3 }')"
 }
 
+# One SGD step of the paper's learner, batch 64, on real batches: this
+# project's real-data training path (median over 35 steps after 5 warm-up
+# steps), and the peer's own first-order unroll (train_on_batches; the time
+# of 41 steps less that of 1, over 40, so the learner's initialisation is
+# left out). Each prints seconds per step.
+run_project_sgd() {
+    "$bench" sgdstep --batch 64 --width 1 --steps 40 | grep -oE 'median [0-9.]+' | awk '{ print $2 }'
+}
+run_torch_sgd() {
+    PEERS="$peers" "$python" - <<'PY'
+import os, sys, time
+sys.path.insert(0, os.environ["PEERS"])
+import gtn_common as C
+C.set_thread_env(2)
+import gtn_torch
+import torch
+args = C.make_parser("torch").parse_args(["-T", "40", "-B", "64", "--width-mult", "1.0"])
+F_ = gtn_torch.build(args)
+data = C.load_fashion_mnist()
+x = torch.as_tensor(data["train_x"][:41 * 64]).reshape(41, 64, 1, 28, 28).float()
+y = torch.nn.functional.one_hot(torch.as_tensor(data["train_y"][:41 * 64]).long(), 10).float().reshape(41, 64, 10)
+log_lr, log_mom = torch.full((41,), -4.6), torch.full((41,), -0.1)
+def unroll(steps):   # the peer's first-order unroll: learner initialisation, then `steps` SGD steps
+    start = time.perf_counter()
+    F_["train_on_batches"](0, x[:steps], y[:steps], log_lr[:steps], log_mom[:steps])
+    return time.perf_counter() - start
+unroll(5)   # warm-up
+# Per step without the initialisation: the difference of 41 steps and 1, over 40.
+print((unroll(41) - unroll(1)) / 40)
+PY
+}
+
+compare_sgd() {
+    local round ours theirs project_times="" torch_times=""
+    for ((round = 1; round <= rounds; round++)); do
+        ours=$(run_project_sgd) theirs=$(run_torch_sgd)
+        echo "  sgd round $round: project ${ours} s/step, torch ${theirs} s/step"
+        project_times+="$ours"$'\n' torch_times+="$theirs"$'\n'
+    done
+    ours=$(median <<<"${project_times%$'\n'}") theirs=$(median <<<"${torch_times%$'\n'}")
+    echo "sgd (paper learner, width 1, batch 64), median of $rounds rounds:"
+    printf '  project  %8.4f s/step\n  torch    %8.4f s/step   project/torch = %.2f\n' "$ours" "$theirs" \
+        "$(awk -v a="$ours" -v b="$theirs" 'BEGIN { print a / b }')"
+}
+
 compare() {  # NAME T B WIDTH ITERATIONS
     local name=$1 round impl result
     declare -A seconds memory
@@ -71,7 +118,8 @@ compare() {  # NAME T B WIDTH ITERATIONS
 
 case $which in
     small|all) compare small 16 64 0.25 14 ;;&
-    paper|all) compare paper 32 128 1 5 ;;
-    small) ;;
-    *) echo "bench-peers: expected small, paper or all, found $which" >&2; exit 2 ;;
+    paper|all) compare paper 32 128 1 5 ;;&
+    sgd|all) compare_sgd ;;
+    small|paper) ;;
+    *) echo "bench-peers: expected small, paper, sgd or all, found $which" >&2; exit 2 ;;
 esac

@@ -13,6 +13,7 @@ enum BenchCommand {
                                [--inner-lr X] [--meta-lr X] [--clip X] [--seed S]
                                [--curriculum learned|fresh|shuffled] [--compare 1]
                                [--learners standard|search-space]
+           gtn-bench sgdstep [--batch B] [--width W] [--steps N]
 
     blas       the OpenBLAS kernel family in use and how it was chosen (one line),
                e.g. to run other programs under the same family.
@@ -39,6 +40,10 @@ enum BenchCommand {
                next to the real-data control (learning rate chosen on validation).
                --learners search-space teaches a learner drawn from the default
                search space every meta-iteration (and evaluates on drawn ones).
+    sgdstep    plain first-order training of the paper's learner on real
+               Fashion-MNIST batches, as real-evaluate trains (SGD with
+               momentum): median seconds per step over N steps (default 40;
+               the first 5 are warm-up). Defaults: batch 64, width 1.
 
     OPENBLAS_NUM_THREADS sets the thread count; OPENBLAS_CORETYPE the kernel family
     (unset: the best family this CPU's instruction set runs, see docs/architecture.md);
@@ -53,10 +58,12 @@ enum BenchCommand {
         "metagrad": ["steps", "block", "batch", "width"],
         "metatrain": ["steps", "batch", "width", "meta-batch", "iterations", "block", "evaluate-every",
                       "inner-lr", "meta-lr", "clip", "seed", "compare"],
+        "sgdstep": ["batch", "width", "steps"],
     ]
 
     /// Options that take a fraction; every other one takes a whole number ≥ 0.
-    static let fractionalOptions: [String: Set<String>] = ["metatrain": ["width", "inner-lr", "meta-lr", "clip"]]
+    static let fractionalOptions: [String: Set<String>] = ["metatrain": ["width", "inner-lr", "meta-lr", "clip"],
+                                                           "sgdstep": ["width"]]
 
     static func run(_ args: [String]) -> Int32 {
         guard let command = args.first else { print(usage); return 2 }
@@ -140,6 +147,14 @@ enum BenchCommand {
                 try MetaTrainingBenchmark.run(o)
             } catch {
                 FileHandle.standardError.write("gtn-bench metatrain: \(error)\n".data(using: .utf8)!)
+                return 1
+            }
+        case "sgdstep":
+            do {
+                try MetaTrainingBenchmark.sgdStep(batch: options["batch"] ?? 64, width: values["width"] ?? 1,
+                                                  steps: max(options["steps"] ?? 40, 6))
+            } catch {
+                FileHandle.standardError.write("gtn-bench sgdstep: \(error)\n".data(using: .utf8)!)
                 return 1
             }
         default:

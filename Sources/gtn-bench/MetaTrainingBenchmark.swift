@@ -20,9 +20,37 @@ enum MetaTrainingBenchmark {
 
     static func loadSplit(_ url: URL) throws -> LabelledImages { try labelledImages(ArtifactFile.read(url)) }
 
-    static func run(_ o: Options) throws {
+    /// The Fashion-MNIST splits (prepared once under the temporary directory).
+    static func prepared() throws -> PreparedDataset {
         let dataDirectory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("gtn-bench-fashion-mnist")
-        let prepared = try DatasetPreparation.prepare(seed: 2026, into: dataDirectory)
+        return try DatasetPreparation.prepare(seed: 2026, into: dataDirectory)
+    }
+
+    /// Seconds per step of first-order SGD with momentum of the paper's
+    /// learner (`width`) on real batches of `batch`, the path `real-evaluate`
+    /// trains on (`trainOnRealData`): the median of `steps` - 5 steps after 5
+    /// warm-up steps.
+    static func sgdStep(batch: Int, width: Double, steps: Int) throws {
+        let data = try prepared()
+        let train = try loadSplit(data.trainURL)
+        let image = ImageShape(channels: data.imageShape[0], height: data.imageShape[1], width: data.imageShape[2],
+                               classes: data.classCount)
+        let learner = StandardLearner(image: image, width: width)
+        var rng = RandomStream(seed: 1)
+        var times: [Double] = []
+        var last = Date()
+        _ = trainOnRealData(learner, initial: learner.initialParameters(&rng), on: train, steps: steps, batch: batch,
+                            momentum: 0.9, learningRate: { _ in 0.01 }, stream: RandomStream(seed: 2)) { _, _ in
+            times.append(Date().timeIntervalSince(last))
+            last = Date()
+        }
+        let timed = times.dropFirst(5).sorted()
+        print(String(format: "sgd step: paper learner, width %g (%d parameters), batch %d: median %.4f s per step over %d steps; peak memory %.0f MiB",
+                     width, learner.layout.count, batch, timed[timed.count / 2], timed.count, peakMemoryMiB()))
+    }
+
+    static func run(_ o: Options) throws {
+        let prepared = try prepared()
         let train = try loadSplit(prepared.trainURL), validation = try loadSplit(prepared.validationURL)
         let image = ImageShape(channels: prepared.imageShape[0], height: prepared.imageShape[1],
                                width: prepared.imageShape[2], classes: prepared.classCount)
