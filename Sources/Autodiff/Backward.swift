@@ -154,6 +154,8 @@ private func vectorJacobianProduct<S>(_ node: Node<S>, _ outGrads: [Tensor<S>?],
         return [nil, maxPoolSelect(x[0], g, geo)]
     case .avgPool(let geo): return [avgPoolTranspose(g, inputShape: x[0].shape, geo)]
     case .avgPoolTranspose(let geo, _): return [avgPool(g, geo)]
+    case .reflectionPad(let amount): return [g.reflectionPadAdjoint(amount)]
+    case .reflectionPadAdjoint(let amount): return [g.reflectionPadded(amount)]
     case .checkpoint(let body):
         // Re-run the block on the original inputs, recording, then take its
         // partial derivatives (stopping at the inputs).

@@ -104,6 +104,17 @@ extension Tensor {
         Tensor.apply(.split(axis: Shape.axis(axis, rank: rank), sizes: sizes), [self])
     }
 
+    /// Reflection padding of the last two axes ([a b c] by 1 → [b a b c b]):
+    /// [..., H, W] → [..., H+2a, W+2a].
+    public func reflectionPadded(_ amount: Int) -> Tensor {
+        amount == 0 ? self : .apply1(.reflectionPad(amount: amount), self)
+    }
+
+    /// Adjoint of `reflectionPadded`: [..., H+2a, W+2a] → [..., H, W].
+    public func reflectionPadAdjoint(_ amount: Int) -> Tensor {
+        amount == 0 ? self : .apply1(.reflectionPadAdjoint(amount: amount), self)
+    }
+
     // MARK: - Composites (no rules of their own)
 
     /// Sum of all elements, rank 0.
@@ -138,33 +149,13 @@ extension Tensor {
     /// x where x > 0, slope·x elsewhere (the mask is a constant: zero second derivative).
     public func leakyReLU(slope: S) -> Tensor { self * Tensor(value.leakyReLUMask(slope: slope)) }
 
-    /// Elements `range` of `axis`.
-    public func slice(axis: Int, _ range: Range<Int>) -> Tensor {
-        let ax = Shape.axis(axis, rank: rank)
-        return split(axis: ax, sizes: [range.lowerBound, range.count, shape[ax] - range.upperBound])[1]
-    }
-
-    /// Reflection padding of the last two axes ([a b c] by 1 → [b a b c b]).
-    public func reflectionPadded(_ amount: Int) -> Tensor {
-        if amount == 0 { return self }
-        var result = self
-        for axis in [rank - 2, rank - 1] {
-            let length = result.shape[axis]
-            require(amount < length, "reflection padding \(amount) needs axis length > \(amount), shape \(shape)")
-            let before = (1...amount).reversed().map { result.slice(axis: axis, $0..<$0 + 1) }
-            let after = (1...amount).map { result.slice(axis: axis, length - 1 - $0..<length - $0) }
-            result = concat(before + [result] + after, axis: axis)
-        }
-        return result
-    }
-
-    /// Nearest-neighbour upsampling of [N,C,H,W] by an integer factor.
+    /// Nearest-neighbour upsampling of [N,C,H,W] by an integer factor: the
+    /// transpose of average pooling over factor×factor blocks, times factor².
     public func upsampledNearest(_ factor: Int) -> Tensor {
-        require(rank == 4, "upsampledNearest needs [N,C,H,W], got \(shape)")
+        require(rank == 4 && factor >= 1, "upsampledNearest needs [N,C,H,W] and a factor ≥ 1, got \(shape), \(factor)")
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
-        return reshaped([n, c, h, 1, w, 1])
-            .expanded(to: [n, c, h, factor, w, factor])
-            .reshaped([n, c, h * factor, w * factor])
+        return avgPoolTranspose(self * S(factor * factor), inputShape: [n, c, h * factor, w * factor],
+                                PoolGeometry(kernel: factor, stride: factor))
     }
 
     /// Max pooling: `maxPoolSelect(x, x)`.

@@ -9,6 +9,7 @@ public enum Primitive: String, CaseIterable, Sendable {
     case concat, split
     case conv2d, conv2dGradInput, conv2dGradWeight
     case maxPoolSelect, maxPoolScatter, avgPool, avgPoolTranspose
+    case reflectionPad, reflectionPadAdjoint
     case checkpoint
 }
 
@@ -38,6 +39,10 @@ enum Operation<S: TensorScalar> {
     case avgPool(PoolGeometry)
     /// Input gradient; output shape is the pooled input's.
     case avgPoolTranspose(PoolGeometry, inputShape: [Int])
+    /// Reflection padding of the last two axes by `amount`.
+    case reflectionPad(amount: Int)
+    /// Its adjoint: padded gradient → unpadded shape.
+    case reflectionPadAdjoint(amount: Int)
     /// Multi-output: a block re-run during the backward pass.
     case checkpoint(([Tensor<S>]) -> [Tensor<S>])
 
@@ -64,6 +69,8 @@ enum Operation<S: TensorScalar> {
         case .maxPoolScatter: .maxPoolScatter
         case .avgPool: .avgPool
         case .avgPoolTranspose: .avgPoolTranspose
+        case .reflectionPad: .reflectionPad
+        case .reflectionPadAdjoint: .reflectionPadAdjoint
         case .checkpoint: .checkpoint
         }
     }

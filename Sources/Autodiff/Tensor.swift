@@ -16,6 +16,10 @@ public final class Tensor<S: TensorScalar> {
     private(set) var node: Node<S>?
     /// Which output of `node` this is.
     let outputIndex: Int
+    /// The max-pooling positions of `value` for the geometry last asked: a
+    /// pooling, its backward and the backward of that all select or scatter
+    /// at the same positions of the same input.
+    private var maxPoolPositionsCache: (geometry: PoolGeometry, positions: [Int32])?
 
     /// A leaf (`requiresGrad: true`) or a constant.
     public init(_ value: NDArray<S>, requiresGrad: Bool = false) {
@@ -45,6 +49,14 @@ public final class Tensor<S: TensorScalar> {
     func takeNode() -> Node<S>? {
         defer { node = nil }
         return node
+    }
+
+    /// Positions of each pooling window's maximum in `value` (computed once per geometry asked in a row).
+    func maxPoolPositions(_ geometry: PoolGeometry) -> [Int32] {
+        if let cached = maxPoolPositionsCache, cached.geometry == geometry { return cached.positions }
+        let positions = NDArray.maxPoolPositions(value, geometry)
+        maxPoolPositionsCache = (geometry, positions)
+        return positions
     }
 
     /// The same value without its history (a constant).
@@ -86,10 +98,14 @@ public final class Tensor<S: TensorScalar> {
         case .conv2d(let g): return [.conv2d(v[0], v[1], g)]
         case .conv2dGradInput(let g, let shape): return [.conv2dGradInput(v[0], v[1], inputShape: shape, g)]
         case .conv2dGradWeight(let g, let shape): return [.conv2dGradWeight(v[0], v[1], weightShape: shape, g)]
-        case .maxPoolSelect(let g): return [.maxPoolSelect(v[0], v[1], g)]
-        case .maxPoolScatter(let g): return [.maxPoolScatter(v[0], v[1], g)]
+        case .maxPoolSelect(let g):
+            return [.maxPoolSelect(v[1], positions: inputs[0].maxPoolPositions(g), outputShape: g.outputShape(v[0].shape))]
+        case .maxPoolScatter(let g):
+            return [.maxPoolScatter(v[1], positions: inputs[0].maxPoolPositions(g), inputShape: v[0].shape)]
         case .avgPool(let g): return [.avgPool(v[0], g)]
         case .avgPoolTranspose(let g, let shape): return [.avgPoolTranspose(v[0], inputShape: shape, g)]
+        case .reflectionPad(let amount): return [v[0].reflectionPadded(amount)]
+        case .reflectionPadAdjoint(let amount): return [v[0].reflectionPadAdjoint(amount)]
         case .checkpoint(let body):
             // Run the block on fresh leaves: its graph stays local to this call
             // and is freed on return; only the output values are kept.

@@ -67,21 +67,26 @@ extension NDArray {
             let s = data[0]
             return NDArray(shape: outShape, data: other.data.map { f(s, $0) })
         }
-        let sa = Shape.broadcastStrides(shape, to: outShape)
-        let sb = Shape.broadcastStrides(other.shape, to: outShape)
-        let so = Shape.strides(outShape)
-        let n = outShape.last ?? 1
-        let ia = sa.last ?? 0, ib = sb.last ?? 0
+        let (rows, strides) = Shape.coalesced(outShape, [Shape.broadcastStrides(shape, to: outShape),
+                                                         Shape.broadcastStrides(other.shape, to: outShape),
+                                                         Shape.strides(outShape)])
+        let n = rows.last!
+        let ia = strides[0].last!, ib = strides[1].last!
         var out = [S](overwrittenCount: Shape.count(outShape))
         data.withUnsafeBufferPointer { a in
             other.data.withUnsafeBufferPointer { b in
                 out.withUnsafeMutableBufferPointer { o in
-                    forEachRow(shape: outShape, strides: [sa, sb, so]) { off in
-                        var pa = off[0], pb = off[1]
-                        let po = off[2]
-                        for j in 0..<n {
-                            o[po + j] = f(a[pa], b[pb])
-                            pa += ia; pb += ib
+                    forEachRow(shape: rows, strides: strides) { off in
+                        let (pa, pb, po) = (off[0], off[1], off[2])
+                        switch (ia, ib) {
+                        case (1, 0):
+                            let y = b[pb]
+                            for j in 0..<n { o[po + j] = f(a[pa + j], y) }
+                        case (0, 1):
+                            let x = a[pa]
+                            for j in 0..<n { o[po + j] = f(x, b[pb + j]) }
+                        default:
+                            for j in 0..<n { o[po + j] = f(a[pa + j * ia], b[pb + j * ib]) }
                         }
                     }
                 }

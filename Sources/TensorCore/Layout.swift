@@ -13,15 +13,19 @@ extension NDArray {
     /// at offset Σ iₖ·sourceStrides[k] (a permutation, a broadcast, or both).
     @inline(__always)
     func gathered(shape outShape: [Int], sourceStrides si: [Int]) -> NDArray {
-        let n = outShape.last ?? 1
-        let step = si.last ?? 0
+        let (rows, strides) = Shape.coalesced(outShape, [si, Shape.strides(outShape)])
+        let n = rows.last!
+        let step = strides[0].last!
         var out = [S](overwrittenCount: Shape.count(outShape))
         data.withUnsafeBufferPointer { a in
             out.withUnsafeMutableBufferPointer { o in
-                forEachRow(shape: outShape, strides: [si, Shape.strides(outShape)]) { off in
-                    var p = off[0]
-                    let q = off[1]
-                    for j in 0..<n { o[q + j] = a[p]; p += step }
+                forEachRow(shape: rows, strides: strides) { off in
+                    let (p, q) = (off[0], off[1])
+                    switch step {
+                    case 0: for j in 0..<n { o[q + j] = a[p] }
+                    case 1: for j in 0..<n { o[q + j] = a[p + j] }
+                    default: for j in 0..<n { o[q + j] = a[p + j * step] }
+                    }
                 }
             }
         }
@@ -88,14 +92,6 @@ extension NDArray {
         }
     }
 
-    /// Elements `range` of `axis`.
-    public func slice(axis: Int, _ range: Range<Int>) -> NDArray {
-        let ax = Shape.axis(axis, rank: rank)
-        require(range.lowerBound >= 0 && range.upperBound <= shape[ax],
-                     "slice \(range) out of bounds for axis \(ax) of shape \(shape)")
-        return split(axis: ax, sizes: [range.lowerBound, range.count, shape[ax] - range.upperBound])[1]
-    }
-
     /// Zero padding: `padding[i] = (before, after)` for axis i.
     public func padded(_ padding: [(before: Int, after: Int)]) -> NDArray {
         require(padding.count == rank, "padding \(padding) does not match rank of shape \(shape)")
@@ -112,18 +108,76 @@ extension NDArray {
     }
 
     /// Reflection padding of the last two axes by `amount` (the edge row is not
-    /// repeated: [a b c] padded by 1 is [b a b c b]).
+    /// repeated: [a b c] padded by 1 is [b a b c b]). [..., H, W] → [..., H+2a, W+2a].
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func reflectionPadded(_ amount: Int) -> NDArray {
-        require(amount >= 0 && rank >= 2, "reflection padding \(amount) of shape \(shape)")
+        let (h, w) = reflectionPadSides(unpadded: shape, amount)
         if amount == 0 { return self }
-        var result = self
-        for axis in [rank - 2, rank - 1] {
-            let length = result.shape[axis]
-            require(amount < length, "reflection padding \(amount) needs axis length > \(amount), shape \(shape)")
-            let before = (1...amount).reversed().map { result.slice(axis: axis, $0..<$0 + 1) }
-            let after = (1...amount).map { result.slice(axis: axis, length - 1 - $0..<length - $0) }
-            result = .concatenate(before + [result] + after, axis: axis)
+        let (ph, pw) = (h + 2 * amount, w + 2 * amount)
+        let columns = (0..<pw).map { reflectedIndex($0, amount, w) }
+        var outShape = shape
+        outShape[rank - 2] = ph
+        outShape[rank - 1] = pw
+        var out = [S](overwrittenCount: Shape.count(outShape))
+        data.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for plane in 0..<(count / Swift.max(h * w, 1)) {
+                    for y in 0..<ph {
+                        let s = src.baseAddress! + (plane * h + reflectedIndex(y, amount, h)) * w
+                        let d = dst.baseAddress! + (plane * ph + y) * pw
+                        for x in 0..<amount { d[x] = s[columns[x]] }
+                        (d + amount).update(from: s, count: w)
+                        for x in (amount + w)..<pw { d[x] = s[columns[x]] }
+                    }
+                }
+            }
         }
-        return result
+        return NDArray(shape: outShape, data: out)
     }
+
+    /// Adjoint of `reflectionPadded(amount)`: each element of this padded
+    /// array [..., H+2a, W+2a] added to the element it was copied from → [..., H, W].
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func reflectionPadAdjoint(_ amount: Int) -> NDArray {
+        require(amount >= 0 && rank >= 2, "reflection padding adjoint \(amount) of shape \(shape)")
+        if amount == 0 { return self }
+        var outShape = shape
+        outShape[rank - 2] -= 2 * amount
+        outShape[rank - 1] -= 2 * amount
+        let (h, w) = reflectionPadSides(unpadded: outShape, amount)
+        let (ph, pw) = (shape[rank - 2], shape[rank - 1])
+        let columns = (0..<pw).map { reflectedIndex($0, amount, w) }
+        var out = [S](repeating: 0, count: Shape.count(outShape))
+        data.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for plane in 0..<(count / Swift.max(ph * pw, 1)) {
+                    for y in 0..<ph {
+                        let s = src.baseAddress! + (plane * ph + y) * pw
+                        let d = dst.baseAddress! + (plane * h + reflectedIndex(y, amount, h)) * w
+                        for x in 0..<amount { d[columns[x]] += s[x] }
+                        for x in 0..<w { d[x] += s[amount + x] }
+                        for x in (amount + w)..<pw { d[columns[x]] += s[x] }
+                    }
+                }
+            }
+        }
+        return NDArray(shape: outShape, data: out)
+    }
+}
+
+/// (H, W) of an unpadded shape [..., H, W], checked for reflection padding by `amount`.
+private func reflectionPadSides(unpadded shape: [Int], _ amount: Int) -> (Int, Int) {
+    require(amount >= 0 && shape.count >= 2, "reflection padding \(amount) of shape \(shape)")
+    let (h, w) = (shape[shape.count - 2], shape[shape.count - 1])
+    require(amount < h && amount < w, "reflection padding \(amount) needs sides > \(amount), shape \(shape)")
+    return (h, w)
+}
+
+/// The source index along an axis of `length` of position `p` of the axis padded by `amount`.
+@inline(__always)
+private func reflectedIndex(_ p: Int, _ amount: Int, _ length: Int) -> Int {
+    let i = p - amount
+    return i < 0 ? -i : (i >= length ? 2 * (length - 1) - i : i)
 }

@@ -47,11 +47,13 @@ public struct PoolGeometry: Hashable, Sendable, CustomStringConvertible {
 }
 
 extension NDArray {
-    /// Flat index into `x` of the first maximum of each pooling window.
+    /// Flat index into `x` [N,C,H,W] of the first maximum of each pooling
+    /// window: the positions max pooling selects, [N·C·Ho·Wo].
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    static func windowArgmax(_ x: NDArray, _ g: PoolGeometry) -> [Int] {
-        var result = [Int](repeating: 0, count: Shape.count(g.outputShape(x.shape)))
+    public static func maxPoolPositions(_ x: NDArray, _ g: PoolGeometry) -> [Int32] {
+        require(x.count <= Int(Int32.max), "max pooling of \(x.count) elements needs 64-bit positions")
+        var result = [Int32](repeating: 0, count: Shape.count(g.outputShape(x.shape)))
         let w = x.shape[3]
         x.data.withUnsafeBufferPointer { xb in
             result.withUnsafeMutableBufferPointer { rb in
@@ -65,7 +67,7 @@ extension NDArray {
                             best = row + ix
                         }
                     }
-                    rb[o] = best
+                    rb[o] = Int32(truncatingIfNeeded: best)
                 }
             }
         }
@@ -75,31 +77,44 @@ extension NDArray {
     /// For each pooling window, the element of `values` at the position of the
     /// maximum of `x` in that window. `maxPoolSelect(x, x)` is max pooling.
     /// x, values [N,C,H,W] → [N,C,Ho,Wo].
-    @_specialize(where S == Float)
-    @_specialize(where S == Double)
     public static func maxPoolSelect(_ x: NDArray, _ values: NDArray, _ g: PoolGeometry) -> NDArray {
         require(x.shape == values.shape, "maxPoolSelect: shapes \(x.shape) and \(values.shape) differ")
-        let outShape = g.outputShape(x.shape)
-        let argmax = windowArgmax(x, g)
-        let out = values.data.withUnsafeBufferPointer { vb in argmax.map { vb[$0] } }
-        return NDArray(shape: outShape, data: out)
+        return maxPoolSelect(values, positions: maxPoolPositions(x, g), outputShape: g.outputShape(x.shape))
+    }
+
+    /// The elements of `values` at `positions` (from `maxPoolPositions`), shaped `outputShape`.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public static func maxPoolSelect(_ values: NDArray, positions: [Int32], outputShape: [Int]) -> NDArray {
+        require(positions.count == Shape.count(outputShape),
+                "maxPoolSelect: \(positions.count) positions for output \(outputShape)")
+        let out = values.data.withUnsafeBufferPointer { vb in positions.map { vb[Int($0)] } }
+        return NDArray(shape: outputShape, data: out)
     }
 
     /// Adjoint of `maxPoolSelect` in `values`: adds each element of `g`
     /// [N,C,Ho,Wo] at the position of its window's maximum of x [N,C,H,W].
-    @_specialize(where S == Float)
-    @_specialize(where S == Double)
     public static func maxPoolScatter(_ x: NDArray, _ grad: NDArray, _ g: PoolGeometry) -> NDArray {
         require(grad.shape == g.outputShape(x.shape),
                      "maxPoolScatter: gradient \(grad.shape) does not match pooled input \(x.shape) (\(g))")
-        var out = [S](repeating: 0, count: x.count)
-        let argmax = windowArgmax(x, g)
+        return maxPoolScatter(grad, positions: maxPoolPositions(x, g), inputShape: x.shape)
+    }
+
+    /// Each element of `grad` added at its position (from `maxPoolPositions`)
+    /// in a zero array of `inputShape`.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public static func maxPoolScatter(_ grad: NDArray, positions: [Int32], inputShape: [Int]) -> NDArray {
+        require(positions.count == grad.count, "maxPoolScatter: \(positions.count) positions for gradient \(grad.shape)")
+        var out = [S](repeating: 0, count: Shape.count(inputShape))
         grad.data.withUnsafeBufferPointer { gb in
             out.withUnsafeMutableBufferPointer { ob in
-                for (o, i) in argmax.enumerated() { ob[i] += gb[o] }
+                positions.withUnsafeBufferPointer { pb in
+                    for o in 0..<pb.count { ob[Int(pb[o])] += gb[o] }
+                }
             }
         }
-        return NDArray(shape: x.shape, data: out)
+        return NDArray(shape: inputShape, data: out)
     }
 
     /// Average pooling (padding counts as zero; divisor kernel²). [N,C,H,W] → [N,C,Ho,Wo].

@@ -6,15 +6,15 @@ extension NDArray {
         let axesSet = Set(axes.map { Shape.axis($0, rank: rank) })
         let outShape = shape.enumerated().map { axesSet.contains($0.offset) ? 1 : $0.element }
         if axesSet.isEmpty { return self }
-        let si = Shape.strides(shape)
         var so = Shape.strides(outShape)
         for a in axesSet { so[a] = 0 }
+        let (rows, strides) = Shape.coalesced(shape, [Shape.strides(shape), so])
         var out = [S](repeating: 0, count: Shape.count(outShape))
-        let n = shape.last ?? 1
-        let lastReduced = axesSet.contains(rank - 1)
+        let n = rows.last!
+        let lastReduced = strides[1].last! == 0
         data.withUnsafeBufferPointer { a in
             out.withUnsafeMutableBufferPointer { o in
-                forEachRow(shape: shape, strides: [si, so]) { off in
+                forEachRow(shape: rows, strides: strides) { off in
                     let p = off[0], q = off[1]
                     if lastReduced {
                         var acc: S = 0

@@ -43,6 +43,26 @@ public enum Shape {
         }
     }
 
+    /// The same iteration with fewer, longer axes: size-1 axes dropped, and an
+    /// axis merged into the next inner one wherever every operand steps over
+    /// both as over one (stride = inner stride × inner size). A [N,C,H,W] ⊕
+    /// [1,C,1,1] broadcast becomes rows of H·W; `strides[k]` are operand k's.
+    public static func coalesced(_ shape: [Int], _ strides: [[Int]]) -> (shape: [Int], strides: [[Int]]) {
+        var outShape: [Int] = []
+        var outStrides = [[Int]](repeating: [], count: strides.count)
+        for axis in stride(from: shape.count - 1, through: 0, by: -1) where shape[axis] != 1 {
+            if let inner = outShape.last,
+               strides.indices.allSatisfy({ strides[$0][axis] == outStrides[$0].last! * inner }) {
+                outShape[outShape.count - 1] *= shape[axis]
+            } else {
+                outShape.append(shape[axis])
+                for k in strides.indices { outStrides[k].append(strides[k][axis]) }
+            }
+        }
+        if outShape.isEmpty { return ([1], strides.map { _ in [0] }) }
+        return (outShape.reversed(), outStrides.map { $0.reversed() })
+    }
+
     /// Normalises an axis that may be negative (-1 = last).
     @inline(__always)
     public static func axis(_ axis: Int, rank: Int) -> Int {

@@ -92,6 +92,12 @@ let primitiveCases: [GradCase] = [
              apply: one { avgPool($0[0], PoolGeometry(kernel: 3, stride: 1, padding: 1)) }),
     GradCase(primitive: .avgPoolTranspose, label: "k3 s2 p1", inputShapes: [[1, 2, 3, 3]],
              apply: one { avgPoolTranspose($0[0], inputShape: [1, 2, 5, 5], pool) }),
+    GradCase(primitive: .reflectionPad, label: "by 1", inputShapes: [[1, 2, 3, 4]], apply: one { $0[0].reflectionPadded(1) }),
+    GradCase(primitive: .reflectionPad, label: "by 2", inputShapes: [[2, 1, 4, 3]], apply: one { $0[0].reflectionPadded(2) }),
+    GradCase(primitive: .reflectionPadAdjoint, label: "by 1", inputShapes: [[1, 2, 5, 4]],
+             apply: one { $0[0].reflectionPadAdjoint(1) }),
+    GradCase(primitive: .reflectionPadAdjoint, label: "by 2", inputShapes: [[1, 1, 7, 8]],
+             apply: one { $0[0].reflectionPadAdjoint(2) }),
     GradCase(primitive: .checkpoint, label: "block with an inner gradient", inputShapes: [[2, 3], [2, 3]], apply: { x in
         checkpoint(x) { y in
             let inner = (y[0] * y[1]).exp().sum()
@@ -108,9 +114,8 @@ let compositeCases: [GradCase] = [
     GradCase(primitive: nil, label: "sigmoid", inputShapes: [[2, 3]], apply: one { $0[0].sigmoid() }),
     GradCase(primitive: nil, label: "squareRoot", inputShapes: [[2, 3]], positive: true, apply: one { $0[0].squareRoot() }),
     GradCase(primitive: nil, label: "leakyReLU", inputShapes: [[3, 4]], apply: one { $0[0].leakyReLU(slope: 0.1) }),
-    GradCase(primitive: nil, label: "reflectionPadded(1)", inputShapes: [[1, 2, 3, 4]], apply: one { $0[0].reflectionPadded(1) }),
-    GradCase(primitive: nil, label: "reflectionPadded(2)", inputShapes: [[1, 1, 4, 3]], apply: one { $0[0].reflectionPadded(2) }),
     GradCase(primitive: nil, label: "upsampledNearest(2)", inputShapes: [[1, 2, 2, 3]], apply: one { $0[0].upsampledNearest(2) }),
+    GradCase(primitive: nil, label: "upsampledNearest(3)", inputShapes: [[2, 1, 2, 2]], apply: one { $0[0].upsampledNearest(3) }),
     GradCase(primitive: nil, label: "weightNormalized", inputShapes: [[3, 2, 3, 3], [3]],
              apply: one { weightNormalized($0[0], gain: $0[1]) }),
     GradCase(primitive: nil, label: "meanOnlyBatchNorm", inputShapes: [[3, 2, 2, 2], [2]],
