@@ -62,9 +62,11 @@ extension NDArray {
                     var bestValue = xb[best]
                     for iy in rows {
                         let row = offset + iy * w
-                        for ix in columns where xb[row + ix] > bestValue {
-                            bestValue = xb[row + ix]
-                            best = row + ix
+                        for ix in columns {
+                            // Selects, not branches: which element wins is data, not a pattern to predict.
+                            let value = xb[row + ix], larger = value > bestValue
+                            best = larger ? row + ix : best
+                            bestValue = larger ? value : bestValue
                         }
                     }
                     rb[o] = Int32(truncatingIfNeeded: best)
