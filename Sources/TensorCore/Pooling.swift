@@ -15,6 +15,10 @@ public struct PoolGeometry: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "kernel \(kernel), stride \(stride), padding \(padding)" }
 
+    /// Stride 1 with the window centred (kernel 2·padding + 1): the output
+    /// has the input's size, and average pooling is its own transpose.
+    var keepsSize: Bool { stride == 1 && kernel == 2 * padding + 1 }
+
     /// Output shape for input [N, C, H, W].
     public func outputShape(_ x: [Int]) -> [Int] {
         require(x.count == 4, "pooling needs input [N,C,H,W], got \(x)")
@@ -123,6 +127,7 @@ extension NDArray {
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public static func avgPool(_ x: NDArray, _ g: PoolGeometry) -> NDArray {
+        if g.keepsSize { return boxAverage(x, g) }
         let outShape = g.outputShape(x.shape)
         let scale = 1 / S(g.kernel * g.kernel)
         var out = [S](overwrittenCount: Shape.count(outShape))
@@ -146,6 +151,8 @@ extension NDArray {
     public static func avgPoolTranspose(_ grad: NDArray, inputShape: [Int], _ g: PoolGeometry) -> NDArray {
         require(grad.shape == g.outputShape(inputShape),
                      "avgPoolTranspose: gradient \(grad.shape) does not match input \(inputShape) (\(g))")
+        // A same-size window is symmetric about its centre: the transpose is the same average.
+        if g.keepsSize { return boxAverage(grad, g) }
         let scale = 1 / S(g.kernel * g.kernel)
         var out = [S](repeating: 0, count: Shape.count(inputShape))
         let w = inputShape[3]
@@ -158,5 +165,47 @@ extension NDArray {
             }
         }
         return NDArray(shape: inputShape, data: out)
+    }
+
+    /// Average pooling of a same-size geometry (`keepsSize`) as two passes of
+    /// running sums, along rows and then along columns: 2k additions per
+    /// element instead of k², in loops over whole rows. [N,C,H,W] → [N,C,H,W].
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    static func boxAverage(_ x: NDArray, _ g: PoolGeometry) -> NDArray {
+        _ = g.outputShape(x.shape)
+        let (h, w, r) = (x.shape[2], x.shape[3], g.padding)
+        let scale = 1 / S(g.kernel * g.kernel)
+        var out = [S](repeating: 0, count: x.count)
+        var rows = [S](repeating: 0, count: h * w)
+        x.data.withUnsafeBufferPointer { xb in
+            out.withUnsafeMutableBufferPointer { ob in
+                rows.withUnsafeMutableBufferPointer { tb in
+                    let t = tb.baseAddress!
+                    for plane in 0..<(x.count / Swift.max(h * w, 1)) {
+                        let src = xb.baseAddress! + plane * h * w, dst = ob.baseAddress! + plane * h * w
+                        // Along each row: t[y, i] = Σ x[y, i+d] for |d| ≤ r, inside the row.
+                        t.update(from: src, count: h * w)
+                        for y in 0..<h {
+                            let (line, row) = (src + y * w, t + y * w)
+                            for d in Swift.stride(from: 1, through: Swift.min(r, w - 1), by: 1) {
+                                for i in 0..<(w - d) { row[i] += line[i + d] }
+                                for i in d..<w { row[i] += line[i - d] }
+                            }
+                        }
+                        // Along each column: out[y] = Σ t[y+d] for |d| ≤ r, inside the image; then scale.
+                        for y in 0..<h {
+                            let row = dst + y * w
+                            for d in Swift.max(-r, -y)...Swift.min(r, h - 1 - y) {
+                                let other = t + (y + d) * w
+                                for i in 0..<w { row[i] += other[i] }
+                            }
+                            for i in 0..<w { row[i] *= scale }
+                        }
+                    }
+                }
+            }
+        }
+        return NDArray(shape: x.shape, data: out)
     }
 }

@@ -17,9 +17,7 @@ extension NDArray {
                 forEachRow(shape: rows, strides: strides) { off in
                     let p = off[0], q = off[1]
                     if lastReduced {
-                        var acc: S = 0
-                        for j in 0..<n { acc += a[p + j] }
-                        o[q] += acc
+                        o[q] += rowSum(a.baseAddress! + p, n)
                     } else {
                         for j in 0..<n { o[q + j] += a[p + j] }
                     }
@@ -84,4 +82,19 @@ extension NDArray {
         }
         return out
     }
+}
+
+/// Σ row[0..<n] in eight interleaved partial sums: independent additions
+/// the CPU overlaps (one running sum waits for each addition in turn).
+@inline(__always)
+func rowSum<S: TensorScalar>(_ row: UnsafePointer<S>, _ n: Int) -> S {
+    var partial = (S(0), S(0), S(0), S(0), S(0), S(0), S(0), S(0))
+    var j = 0
+    while j + 8 <= n {
+        partial.0 += row[j]; partial.1 += row[j + 1]; partial.2 += row[j + 2]; partial.3 += row[j + 3]
+        partial.4 += row[j + 4]; partial.5 += row[j + 5]; partial.6 += row[j + 6]; partial.7 += row[j + 7]
+        j += 8
+    }
+    while j < n { partial.0 += row[j]; j += 1 }
+    return ((partial.0 + partial.1) + (partial.2 + partial.3)) + ((partial.4 + partial.5) + (partial.6 + partial.7))
 }

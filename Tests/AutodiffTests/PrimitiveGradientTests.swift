@@ -90,6 +90,8 @@ let primitiveCases: [GradCase] = [
              apply: one { maxPoolScatter($0[0], $0[1], pool) }),
     GradCase(primitive: .avgPool, label: "k3 s1 p1", inputShapes: [[1, 2, 4, 4]],
              apply: one { avgPool($0[0], PoolGeometry(kernel: 3, stride: 1, padding: 1)) }),
+    GradCase(primitive: .avgPoolTranspose, label: "k3 s1 p1", inputShapes: [[1, 2, 4, 3]],
+             apply: one { avgPoolTranspose($0[0], inputShape: [1, 2, 4, 3], PoolGeometry(kernel: 3, stride: 1, padding: 1)) }),
     GradCase(primitive: .avgPoolTranspose, label: "k3 s2 p1", inputShapes: [[1, 2, 3, 3]],
              apply: one { avgPoolTranspose($0[0], inputShape: [1, 2, 5, 5], pool) }),
     GradCase(primitive: .reflectionPad, label: "by 1", inputShapes: [[1, 2, 3, 4]], apply: one { $0[0].reflectionPadded(1) }),

@@ -126,7 +126,8 @@ private func relativeError(_ fast: NDArray<Float>, _ reference: NDArray<Double>)
     }
 
     @Test(arguments: [PoolGeometry(kernel: 3, stride: 2, padding: 1), PoolGeometry(kernel: 2, stride: 2),
-                      PoolGeometry(kernel: 3, stride: 1, padding: 1)])
+                      PoolGeometry(kernel: 3, stride: 1, padding: 1), PoolGeometry(kernel: 5, stride: 1, padding: 2),
+                      PoolGeometry(kernel: 1, stride: 1)])
     func pooling(_ g: PoolGeometry) {
         var rng = RandomStream(seed: 13)
         let x: NDArray<Double> = rng.normal([2, 3, 7, 6])
