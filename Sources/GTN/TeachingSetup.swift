@@ -82,11 +82,18 @@ public struct TeachingSetup: Sendable {
     /// One inner step. State [θ, velocity, generator parameters, noise [B, Z],
     /// log learning rate [], log momentum []] → [θ', velocity'].
     func innerStep<S>(_ s: [Tensor<S>], createGraph: Bool) -> [Tensor<S>] {
-        let images = generator.images(s[2], noise: s[3])
-        let loss = crossEntropy(logits: learner.logits(s[0], images), labels: labels)
-        let gradient = gradients(of: loss, wrt: [s[0]], createGraph: createGraph)[0]
-        let next = sgdMomentumStep(parameters: s[0], velocity: s[1], gradient: gradient,
-                                   learningRate: s[4].exp(), momentum: s[5].exp())
+        learnerStep(parameters: s[0], velocity: s[1], images: generator.images(s[2], noise: s[3]),
+                    logLearningRate: s[4], logMomentum: s[5], createGraph: createGraph)
+    }
+
+    /// The learner's SGD-with-momentum step on one generated batch `images`
+    /// [B, C, H, W] (labelled `labels`) → [θ', velocity'].
+    func learnerStep<S>(parameters: Tensor<S>, velocity: Tensor<S>, images: Tensor<S>, logLearningRate: Tensor<S>,
+                        logMomentum: Tensor<S>, createGraph: Bool) -> [Tensor<S>] {
+        let loss = crossEntropy(logits: learner.logits(parameters, images), labels: labels)
+        let gradient = gradients(of: loss, wrt: [parameters], createGraph: createGraph)[0]
+        let next = sgdMomentumStep(parameters: parameters, velocity: velocity, gradient: gradient,
+                                   learningRate: logLearningRate.exp(), momentum: logMomentum.exp())
         return [next.parameters, next.velocity]
     }
 
@@ -156,32 +163,50 @@ public struct TeachingSetup: Sendable {
 
     /// The learned curriculum's generated images, inner step by inner step: [T·B, C, H, W].
     public func curriculumImages<S>(meta: NDArray<S>) -> NDArray<S> {
+        NDArray.concatenate(curriculum(meta: meta).images, axis: 0)
+    }
+
+    /// What the inner loop trains on under `meta` [layout.count]: each inner
+    /// step's generated batch, in the order `mode` gives (`noiseStream` draws
+    /// fresh noise or the order), with its learned learning rate and
+    /// momentum. The generator runs here, once per step; a `.learned`
+    /// curriculum is the same for every learner, so it can be made once and
+    /// used to train many.
+    public func curriculum<S>(meta: NDArray<S>, mode: CurriculumMode = .learned,
+                              noiseStream: RandomStream = RandomStream(seed: 0)) -> TeachingCurriculum<S> {
         withoutGradients {
             let p = layout.views(of: Tensor(meta))
-            var unused = RandomStream(seed: 0)
-            let noise = stepNoise(p[Self.curriculumPart]!, mode: .learned, noiseStream: &unused)
-            return NDArray.concatenate(noise.map { generator.images(p[Self.generatorPart]!, noise: $0).value }, axis: 0)
+            var stream = noiseStream
+            let noise = stepNoise(p[Self.curriculumPart]!, mode: mode, noiseStream: &stream)
+            return TeachingCurriculum(images: noise.map { generator.images(p[Self.generatorPart]!, noise: $0).value },
+                                      logLearningRates: p[Self.logLearningRatePart]!.value.data,
+                                      logMomenta: p[Self.logMomentumPart]!.value.data)
         }
     }
 
-    /// Trains a learner from `learnerInitial` on the generated curriculum
-    /// (plain training, nothing recorded across steps) and returns its
-    /// parameters. `steps` beyond T repeat the curriculum from the start.
-    /// `afterStep(k, θ)` sees the parameters after every step k = 1…steps.
+    /// Trains a learner from `learnerInitial` on the curriculum `meta` makes
+    /// (see `curriculum(meta:mode:noiseStream:)` and `trainLearner(on:)`).
     public func trainLearner<S>(meta: NDArray<S>, learnerInitial: NDArray<S>, steps: Int? = nil,
                                 mode: CurriculumMode = .learned, noiseStream: RandomStream = RandomStream(seed: 0),
                                 afterStep: (Int, NDArray<S>) throws -> Void) rethrows -> NDArray<S> {
-        let p = withoutGradients { layout.views(of: Tensor(meta)) }
-        var stream = noiseStream
-        let noise = stepNoise(p[Self.curriculumPart]!, mode: mode, noiseStream: &stream)
-        let lrs = p[Self.logLearningRatePart]!.value.data, moms = p[Self.logMomentumPart]!.value.data
-        let generatorParameters = p[Self.generatorPart]!
+        try trainLearner(on: curriculum(meta: meta, mode: mode, noiseStream: noiseStream), learnerInitial: learnerInitial,
+                         steps: steps, afterStep: afterStep)
+    }
+
+    /// Trains a learner from `learnerInitial` on `curriculum` (plain
+    /// training, nothing recorded across steps) and returns its parameters.
+    /// `steps` beyond T repeat the curriculum from the start.
+    /// `afterStep(k, θ)` sees the parameters after every step k = 1…steps.
+    public func trainLearner<S>(on curriculum: TeachingCurriculum<S>, learnerInitial: NDArray<S>, steps: Int? = nil,
+                                afterStep: (Int, NDArray<S>) throws -> Void) rethrows -> NDArray<S> {
+        require(curriculum.images.count == innerSteps, "a curriculum of \(curriculum.images.count) steps for \(innerSteps) inner steps")
         var theta = learnerInitial
         var velocity = NDArray<S>(zeros: learnerInitial.shape)
         for step in 0..<(steps ?? innerSteps) {
             let k = step % innerSteps
-            let next = innerStep([Tensor(theta, requiresGrad: true), Tensor(velocity), generatorParameters, noise[k],
-                                  Tensor(scalar: lrs[k]), Tensor(scalar: moms[k])], createGraph: false)
+            let next = learnerStep(parameters: Tensor(theta, requiresGrad: true), velocity: Tensor(velocity),
+                                   images: Tensor(curriculum.images[k]), logLearningRate: Tensor(scalar: curriculum.logLearningRates[k]),
+                                   logMomentum: Tensor(scalar: curriculum.logMomenta[k]), createGraph: false)
             (theta, velocity) = (next[0].value, next[1].value)
             try afterStep(step + 1, theta)
         }
@@ -189,6 +214,14 @@ public struct TeachingSetup: Sendable {
     }
 }
 
+/// The inner loop's teaching material under fixed meta-parameters: for each
+/// of T inner steps the generated batch [B, C, H, W] (labels:
+/// `TeachingSetup.labels`) and the logs of its learning rate and momentum.
+public struct TeachingCurriculum<S: TensorScalar>: Sendable {
+    public let images: [NDArray<S>]
+    public let logLearningRates: [S]
+    public let logMomenta: [S]
+}
 
 /// Fraction of `images` [N, C, H, W] whose predicted class is the label.
 /// Evaluated in chunks of `chunk` images (bounded memory); batch-norm layers

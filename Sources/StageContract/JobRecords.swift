@@ -61,7 +61,8 @@ public struct GTNScore: Codable, Equatable, Sendable {
     /// Validation accuracy after training on the generator's data.
     public let score: Double
     public let steps: Int
-    /// Wall-clock seconds: building, training and scoring.
+    /// Wall-clock seconds: building, training and scoring (a learned curriculum is
+    /// generated once per worker, not per architecture, and not counted here).
     public let seconds: Double
     public let parameters: Int
     /// Multiply-adds per image (`ArchitectureLearner.multiplyAdds`); nil in

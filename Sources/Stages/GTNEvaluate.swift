@@ -64,15 +64,18 @@ public enum GTNEvaluate {
         let mode = context.pipeline.metaTraining.curriculum
         let computed = ComputeRecord(settings: settingsFingerprint(context, sections: GeneratorArtifact.sections(context) + [GTNEvaluationSection.key]),
                                      arithmetic: BLASKernelSelection.describe())
+        // The learned curriculum is the same for every architecture: generated once, here.
+        let shared = mode == .learned ? teaching.setup.curriculum(meta: teaching.meta) : nil
         return try drainJobs(context) { job, context in
             let started = monotonicSeconds()
             let architecture = try ArchitectureJob.architecture(of: job)
             let learner = ArchitectureLearner(architecture: architecture, image: data.image)
             var initRNG = architectureStream(context, "learner-initialization", architecture)
             let initial: NDArray<Float> = learner.initialParameters(&initRNG)
+            let curriculum = shared ?? teaching.setup.curriculum(
+                meta: teaching.meta, mode: mode, noiseStream: architectureStream(context, "gtn-evaluate/noise", architecture))
             let trained = try teaching.setup.replacingLearner(learner).trainLearner(
-                meta: teaching.meta, learnerInitial: initial, steps: steps, mode: mode,
-                noiseStream: architectureStream(context, "gtn-evaluate/noise", architecture)) { _, _ in try job.heartbeatOrStop() }
+                on: curriculum, learnerInitial: initial, steps: steps) { _, _ in try job.heartbeatOrStop() }
             let score = accuracy(of: learner, parameters: trained, images: scoring.images, labels: scoring.labels)
             let seconds = monotonicSeconds() - started
             return encodeJSON(GTNScore(architecture: architecture.description, score: score, steps: steps, seconds: seconds,

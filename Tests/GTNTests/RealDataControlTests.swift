@@ -1,5 +1,6 @@
 import Testing
-import GTN
+import Autodiff
+@testable import GTN
 import TensorCore
 
 @Suite struct RealDataControlTraining {
@@ -35,5 +36,31 @@ import TensorCore
         }
         #expect(seen == [1, 2, 3, 4, 5])
         #expect(last == final)
+    }
+
+    /// gtn-evaluate makes the learned curriculum once and trains every
+    /// architecture on it: that must teach exactly as the meta-loss's inner
+    /// loop does, generating each step's batch inside the step.
+    @Test func aCurriculumMadeOnceTeachesAsTheGeneratorDoesStepByStep() {
+        let setup = TeachingSetup(generator: Generator(image: Self.image, noiseSize: 4, width: 1.0 / 32, outputRange: -1...3),
+                                  learner: StandardLearner(image: Self.image, width: 1.0 / 16),
+                                  innerSteps: 3, batch: 6, recomputeBlock: 0)
+        var rng = RandomStream(seed: 4)
+        let meta: NDArray<Float> = setup.initialMetaParameters(&rng)
+        let initial: NDArray<Float> = setup.learner.initialParameters(&rng)
+        let trained = setup.trainLearner(on: setup.curriculum(meta: meta), learnerInitial: initial) { _, _ in }
+
+        let p = setup.layout.views(of: Tensor(meta))
+        let noise = p[TeachingSetup.curriculumPart]!.value.split(axis: 0, sizes: [1, 1, 1])
+        let (lrs, moms) = (p[TeachingSetup.logLearningRatePart]!.value.data, p[TeachingSetup.logMomentumPart]!.value.data)
+        var (theta, velocity) = (initial, NDArray<Float>(zeros: initial.shape))
+        for k in 0..<3 {
+            let next = setup.innerStep([Tensor(theta, requiresGrad: true), Tensor(velocity), p[TeachingSetup.generatorPart]!,
+                                        Tensor(noise[k].reshaped([6, 4])), Tensor(scalar: lrs[k]), Tensor(scalar: moms[k])],
+                                       createGraph: false)
+            (theta, velocity) = (next[0].value, next[1].value)
+        }
+        #expect(theta == trained)
+        #expect(theta != initial)
     }
 }
