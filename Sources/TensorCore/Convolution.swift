@@ -189,15 +189,17 @@ extension ConvProblem {
 // The three convolution kernels process the batch in chunks of images. Per
 // chunk and group: im2col of every image side by side into one column matrix
 // [patch, images·pixels] (in parallel), one threaded BLAS product, then the
-// result is scattered back per image (in parallel). Float32 problems with few
-// input values per output pixel (`usesDirectKernels`) take the direct kernels
-// of DirectConvolution.swift instead.
+// result is scattered back per image (in parallel). Depthwise problems run
+// the stencils of DepthwiseConvolution.swift, and Float32 problems with few
+// input values or few outputs per pixel (`usesDirectKernels`) the direct
+// kernels of DirectConvolution.swift instead.
 extension NDArray {
     /// 2-D convolution (cross-correlation). x [N,C,H,W], w [O,C/groups,KH,KW] → [N,O,Ho,Wo].
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public static func conv2d(_ x: NDArray, _ w: NDArray, _ geometry: ConvGeometry) -> NDArray {
         let p = ConvProblem(input: x.shape, weight: w.shape, geometry)
+        if p.isDepthwise { return p.depthwiseForward(x, w) }
         if S.self == Float.self && p.usesDirectKernels {
             return p.directForward(x as! NDArray<Float>, w as! NDArray<Float>) as! NDArray
         }
@@ -223,6 +225,7 @@ extension NDArray {
         let p = ConvProblem(input: inputShape, weight: w.shape, geometry)
         require(gy.shape == [p.n, p.o, p.ho, p.wo],
                 "conv2dGradInput: output gradient \(gy.shape) does not match input \(inputShape) and weight \(w.shape)")
+        if p.isDepthwise { return p.depthwiseGradInput(gy, w) }
         if S.self == Float.self && p.usesDirectKernels {
             return p.directGradInput(gy as! NDArray<Float>, w as! NDArray<Float>) as! NDArray
         }
@@ -248,6 +251,7 @@ extension NDArray {
         let p = ConvProblem(input: x.shape, weight: weightShape, geometry)
         require(gy.shape == [p.n, p.o, p.ho, p.wo],
                 "conv2dGradWeight: output gradient \(gy.shape) does not match input \(x.shape) and weight \(weightShape)")
+        if p.isDepthwise { return p.depthwiseGradWeight(x, gy) }
         if S.self == Float.self && p.usesDirectKernels {
             return p.directGradWeight(x as! NDArray<Float>, gy as! NDArray<Float>) as! NDArray
         }

@@ -1,9 +1,10 @@
 import CDirectConv
 
 // Float32 convolutions with few input values per output pixel, the learner's
-// first layer (3x3 on 1 or 3 channels), run CDirectConv's kernels instead of
+// first layer (3x3 on 1 or 3 channels), or with few outputs, the generator's
+// image layer (→ 1 or 3 channels), run CDirectConv's kernels instead of
 // im2col + BLAS: every product there has a dimension of C·KH·KW (9 for one
-// channel), too thin for OpenBLAS. The batch is split over the workers, each
+// channel) or O, too thin for OpenBLAS. The batch is split over the workers, each
 // running the kernels image by image in its own scratch.
 
 /// Which instance of the direct kernels runs: the fastest this CPU has
@@ -16,9 +17,10 @@ enum DirectKernelCode {
 }
 
 extension ConvProblem {
-    /// Whether Float32 calls of this problem run the direct kernels: one group
-    /// and at most 27 input values per output pixel (C·KH·KW).
-    var usesDirectKernels: Bool { groups == 1 && patch <= 27 }
+    /// Whether Float32 calls of this problem run the direct kernels: one group,
+    /// and at most 27 input values per output pixel (C·KH·KW) or at most 3
+    /// outputs (the generator's image layer: products with one to three rows).
+    var usesDirectKernels: Bool { groups == 1 && (patch <= 27 || o <= 3) }
 
     /// Output bytes from which the forward writes with streaming stores: an
     /// output this large leaves the caches before it is read back anyway, and

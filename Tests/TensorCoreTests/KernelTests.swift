@@ -26,7 +26,11 @@ private func relativeError(_ fast: NDArray<Float>, _ reference: NDArray<Double>)
         ConvCase(input: [3, 4, 9, 8], weight: [5, 4, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: false),
         ConvCase(input: [2, 4, 9, 8], weight: [5, 4, 3, 3], geometry: ConvGeometry(stride: 2, padding: 0), direct: false),
         ConvCase(input: [1, 4, 7, 7], weight: [6, 2, 3, 3], geometry: ConvGeometry(stride: 2, padding: 1, groups: 2), direct: false),
+        // Depthwise (a group per channel, one output each): the stencils.
         ConvCase(input: [2, 5, 6, 6], weight: [5, 1, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1, groups: 5), direct: false),
+        ConvCase(input: [3, 4, 7, 6], weight: [4, 1, 3, 3], geometry: ConvGeometry(stride: 2, padding: 1, groups: 4), direct: false),
+        ConvCase(input: [1, 3, 6, 7], weight: [3, 1, 3, 3], geometry: ConvGeometry(stride: 1, padding: 0, groups: 3), direct: false),
+        ConvCase(input: [2, 3, 5, 5], weight: [3, 1, 1, 1], geometry: ConvGeometry(stride: 1, padding: 0, groups: 3), direct: false),
         // Direct kernels: 1 or 3 channels, stride 1 and 2, padding 0 to 2, odd
         // sizes, output channels not a multiple of the tiles (3 and 4), pixel
         // counts below, at and past a 32-wide tile (leftover columns in 1, 2 or
@@ -42,6 +46,10 @@ private func relativeError(_ fast: NDArray<Float>, _ reference: NDArray<Double>)
         ConvCase(input: [3, 1, 9, 11], weight: [131, 1, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: true),
         ConvCase(input: [3, 1, 13, 13], weight: [5, 1, 5, 5], geometry: ConvGeometry(stride: 2, padding: 2), direct: true),
         ConvCase(input: [2, 4, 5, 5], weight: [3, 4, 1, 1], geometry: ConvGeometry(), direct: true),
+        // Few outputs: the generator's image layer (16 → 1 and 8 → 3 channels).
+        ConvCase(input: [3, 16, 10, 9], weight: [1, 16, 3, 3], geometry: ConvGeometry(stride: 1, padding: 0), direct: true),
+        ConvCase(input: [2, 8, 9, 9], weight: [3, 8, 3, 3], geometry: ConvGeometry(stride: 2, padding: 1), direct: true),
+        ConvCase(input: [2, 8, 9, 9], weight: [4, 8, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: false),
     ]
 
     @Test(arguments: convCases)
