@@ -29,7 +29,8 @@ public func meanOnlyBatchNorm<S>(_ x: Tensor<S>, bias: Tensor<S>) -> Tensor<S> {
     let axes = [0] + Array(2..<x.rank)
     var biasShape = [Int](repeating: 1, count: x.rank)
     biasShape[1] = x.shape[1]
-    return x - x.mean(axes: axes) + bias.reshaped(biasShape)
+    // The per-feature shift is formed first: one pass over x instead of two.
+    return x + (bias.reshaped(biasShape) - x.mean(axes: axes))
 }
 
 /// Mean negative log-likelihood of `labels` under `logProbabilities` [N, classes].
