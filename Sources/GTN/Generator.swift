@@ -43,22 +43,50 @@ public struct Generator: Sendable {
     /// Labels of a generated batch: index mod classes (evenly distributed).
     public func labels(batch: Int) -> [Int] { (0..<batch).map { $0 % image.classes } }
 
-    /// Images [B, C, H, W] from parameters [layout.count] and noise [B, noiseSize].
-    public func images<S>(_ parameters: Tensor<S>, noise: Tensor<S>) -> Tensor<S> {
+    /// The parameters as the layers use them, in `WeightIndex` order: views
+    /// of `parameters` [layout.count] with the weight-normalised weights
+    /// formed. They depend on the parameters only, so a batch-by-batch
+    /// caller (the inner loop: T batches under the same parameters) forms
+    /// them once.
+    public func weights<S>(_ parameters: Tensor<S>) -> [Tensor<S>] {
+        let p = layout.views(of: parameters)
+        return WeightIndex.allCases.map { index in
+            switch index {
+            case .fc1: weightNormalized(p["fc1.direction"]!, gain: p["fc1.gain"]!)
+            case .bn1Scale: p["bn1.scale"]!
+            case .bn1Shift: p["bn1.shift"]!
+            case .fc2: weightNormalized(p["fc2.direction"]!, gain: p["fc2.gain"]!)
+            case .bn2Scale: p["bn2.scale"]!
+            case .bn2Shift: p["bn2.shift"]!
+            case .conv1: weightNormalized(p["conv1.direction"]!, gain: p["conv1.gain"]!)
+            case .bn3Scale: p["bn3.scale"]!
+            case .bn3Shift: p["bn3.shift"]!
+            case .conv2: p["conv2.weight"]!
+            case .conv2Bias: p["conv2.bias"]!
+            }
+        }
+    }
+
+    /// Positions in `weights(_:)`.
+    public enum WeightIndex: Int, CaseIterable, Sendable {
+        case fc1, bn1Scale, bn1Shift, fc2, bn2Scale, bn2Shift, conv1, bn3Scale, bn3Shift, conv2, conv2Bias
+    }
+
+    /// Images [B, C, H, W] from formed weights (`weights(_:)`) and noise [B, noiseSize].
+    public func images<S>(weights w: [Tensor<S>], noise: Tensor<S>) -> Tensor<S> {
         let batch = noise.shape[0]
         require(noise.shape == [batch, noiseSize], "generator noise of shape \(noise.shape), expected [B, \(noiseSize)]")
-        let p = layout.views(of: parameters)
+        require(w.count == WeightIndex.allCases.count, "generator given \(w.count) weights, needs \(WeightIndex.allCases.count)")
+        func at(_ i: WeightIndex) -> Tensor<S> { w[i.rawValue] }
         let oneHot = Tensor(NDArray<S>.oneHot(labels(batch: batch), classes: image.classes))
-        var h = matmul(concat([noise, oneHot], axis: 1), weightNormalized(p["fc1.direction"]!, gain: p["fc1.gain"]!), transposeB: true)
-        h = batchNorm(h, scale: p["bn1.scale"]!, shift: p["bn1.shift"]!).leakyReLU(slope: 0.1)
-        h = matmul(h, weightNormalized(p["fc2.direction"]!, gain: p["fc2.gain"]!), transposeB: true)
-        h = batchNorm(h, scale: p["bn2.scale"]!, shift: p["bn2.shift"]!).leakyReLU(slope: 0.1)
+        var h = matmul(concat([noise, oneHot], axis: 1), at(.fc1), transposeB: true)
+        h = batchNorm(h, scale: at(.bn1Scale), shift: at(.bn1Shift)).leakyReLU(slope: 0.1)
+        h = matmul(h, at(.fc2), transposeB: true)
+        h = batchNorm(h, scale: at(.bn2Scale), shift: at(.bn2Shift)).leakyReLU(slope: 0.1)
         h = h.reshaped([batch, baseChannels, image.height / 4, image.width / 4])
-        h = conv2d(h.upsampledNearest(2).reflectionPadded(1),
-                   weightNormalized(p["conv1.direction"]!, gain: p["conv1.gain"]!), ConvGeometry())
-        h = batchNorm(h, scale: p["bn3.scale"]!, shift: p["bn3.shift"]!).leakyReLU(slope: 0.1)
-        h = convolution(h.upsampledNearest(2).reflectionPadded(1), weight: p["conv2.weight"]!,
-                        bias: p["conv2.bias"]!, ConvGeometry())
+        h = conv2d(h.upsampledNearest(2).reflectionPadded(1), at(.conv1), ConvGeometry())
+        h = batchNorm(h, scale: at(.bn3Scale), shift: at(.bn3Shift)).leakyReLU(slope: 0.1)
+        h = convolution(h.upsampledNearest(2).reflectionPadded(1), weight: at(.conv2), bias: at(.conv2Bias), ConvGeometry())
         let (low, high) = (S(outputRange.lowerBound), S(outputRange.upperBound))
         return (h.tanh() + 1) * ((high - low) / 2) + low
     }

@@ -79,11 +79,12 @@ public struct TeachingSetup: Sendable {
     /// Labels of every generated batch.
     public var labels: [Int] { generator.labels(batch: batch) }
 
-    /// One inner step. State [θ, velocity, generator parameters, noise [B, Z],
-    /// log learning rate [], log momentum []] → [θ', velocity'].
-    func innerStep<S>(_ s: [Tensor<S>], createGraph: Bool) -> [Tensor<S>] {
-        learnerStep(parameters: s[0], velocity: s[1], images: generator.images(s[2], noise: s[3]),
-                    logLearningRate: s[4], logMomentum: s[5], createGraph: createGraph)
+    /// One inner step: the generator's batch from `noise` [B, Z] under its
+    /// formed `generatorWeights` (`Generator.weights`), then the learner's step on it → [θ', velocity'].
+    func innerStep<S>(parameters: Tensor<S>, velocity: Tensor<S>, generatorWeights: [Tensor<S>], noise: Tensor<S>,
+                      logLearningRate: Tensor<S>, logMomentum: Tensor<S>, createGraph: Bool) -> [Tensor<S>] {
+        learnerStep(parameters: parameters, velocity: velocity, images: generator.images(weights: generatorWeights, noise: noise),
+                    logLearningRate: logLearningRate, logMomentum: logMomentum, createGraph: createGraph)
     }
 
     /// The learner's SGD-with-momentum step on one generated batch `images`
@@ -126,7 +127,9 @@ public struct TeachingSetup: Sendable {
         let split = Array(repeating: 1, count: innerSteps)
         let lrs = p[Self.logLearningRatePart]!.split(axis: 0, sizes: split).map { $0.reshaped([]) }
         let moms = p[Self.logMomentumPart]!.split(axis: 0, sizes: split).map { $0.reshaped([]) }
-        let generatorParameters = p[Self.generatorPart]!
+        // Formed once: the generator's weights are the same in every inner step.
+        let generatorWeights = generator.weights(p[Self.generatorPart]!)
+        let g = generatorWeights.count
         var theta = Tensor(learnerInitial, requiresGrad: true)
         var velocity = Tensor(NDArray<S>(zeros: learnerInitial.shape))
         let real = Tensor(realImages)
@@ -139,16 +142,18 @@ public struct TeachingSetup: Sendable {
             var span = recomputeBlock == 0 ? innerSteps - t : min(recomputeBlock, innerSteps - t)
             if intermediateLossEvery > 0 { span = min(span, intermediateLossEvery - t % intermediateLossEvery) }
             let steps = t..<(t + span)
-            // Block inputs: [θ, velocity, generator, noise…, log lr…, log momentum…].
+            // Block inputs: [θ, velocity, generator weights (g)…, noise…, log lr…, log momentum…].
             let block: ([Tensor<S>]) -> [Tensor<S>] = { s in
+                let weights = Array(s[2..<(2 + g)]), perStep = 2 + g
                 var state = [s[0], s[1]]
                 for k in 0..<span {
-                    state = self.innerStep([state[0], state[1], s[2], s[3 + k], s[3 + span + k], s[3 + 2 * span + k]],
-                                           createGraph: true)
+                    state = self.innerStep(parameters: state[0], velocity: state[1], generatorWeights: weights,
+                                           noise: s[perStep + k], logLearningRate: s[perStep + span + k],
+                                           logMomentum: s[perStep + 2 * span + k], createGraph: true)
                 }
                 return state
             }
-            let inputs = [theta, velocity, generatorParameters] + Array(noise[steps]) + Array(lrs[steps]) + Array(moms[steps])
+            let inputs = [theta, velocity] + generatorWeights + Array(noise[steps]) + Array(lrs[steps]) + Array(moms[steps])
             let out = recomputeBlock == 0 ? block(inputs) : checkpoint(inputs, block)
             (theta, velocity) = (out[0], out[1])
             t += span
@@ -178,7 +183,8 @@ public struct TeachingSetup: Sendable {
             let p = layout.views(of: Tensor(meta))
             var stream = noiseStream
             let noise = stepNoise(p[Self.curriculumPart]!, mode: mode, noiseStream: &stream)
-            return TeachingCurriculum(images: noise.map { generator.images(p[Self.generatorPart]!, noise: $0).value },
+            let weights = generator.weights(p[Self.generatorPart]!)
+            return TeachingCurriculum(images: noise.map { generator.images(weights: weights, noise: $0).value },
                                       logLearningRates: p[Self.logLearningRatePart]!.value.data,
                                       logMomenta: p[Self.logMomentumPart]!.value.data)
         }

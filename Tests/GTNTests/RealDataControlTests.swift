@@ -55,9 +55,10 @@ import TensorCore
         let (lrs, moms) = (p[TeachingSetup.logLearningRatePart]!.value.data, p[TeachingSetup.logMomentumPart]!.value.data)
         var (theta, velocity) = (initial, NDArray<Float>(zeros: initial.shape))
         for k in 0..<3 {
-            let next = setup.innerStep([Tensor(theta, requiresGrad: true), Tensor(velocity), p[TeachingSetup.generatorPart]!,
-                                        Tensor(noise[k].reshaped([6, 4])), Tensor(scalar: lrs[k]), Tensor(scalar: moms[k])],
-                                       createGraph: false)
+            let next = setup.innerStep(parameters: Tensor(theta, requiresGrad: true), velocity: Tensor(velocity),
+                                       generatorWeights: setup.generator.weights(p[TeachingSetup.generatorPart]!),
+                                       noise: Tensor(noise[k].reshaped([6, 4])), logLearningRate: Tensor(scalar: lrs[k]),
+                                       logMomentum: Tensor(scalar: moms[k]), createGraph: false)
             (theta, velocity) = (next[0].value, next[1].value)
         }
         #expect(theta == trained)
