@@ -31,12 +31,14 @@ let package = Package(
         /// A strict JSON reader and canonical writer (pipeline files, job parameters, artifact headers).
         .target(name: "JSONText"),
 
-        /// Direct Float32 convolution kernels for few input channels (C·KH·KW ≤ 27), in C so
-        /// that an AVX2+FMA instance can be picked at run time beside the portable one.
+        /// Direct Float32 convolution kernels for few input values (C·KH·KW ≤ 27) or few outputs
+        /// per pixel, in C so that an AVX2+FMA instance can be picked at run time beside the portable one.
         .target(name: "CDirectConv"),
+        /// glibc's mallopt, for TensorCore's HeapTuning (Swift's Glibc module does not export it).
+        .target(name: "CMalloc"),
         /// Dense Float32/Float64 arrays and CPU kernels on them (BLAS, convolution,
         /// pooling, layout), plus the seeded random streams. Knows nothing of graphs.
-        .target(name: "TensorCore", dependencies: ["CBLAS", "CDirectConv", "SplitMix"]),
+        .target(name: "TensorCore", dependencies: ["CBLAS", "CDirectConv", "CMalloc", "SplitMix"]),
         /// Reverse-mode automatic differentiation of any order over TensorCore
         /// kernels, with gradient checkpointing.
         .target(name: "Autodiff", dependencies: ["TensorCore"]),

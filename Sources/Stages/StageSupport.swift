@@ -57,8 +57,8 @@ func leading(_ count: Int, of set: LabelledImages) -> LabelledImages {
 
 /// Runs a numeric stage as a process: first makes sure OpenBLAS uses the
 /// best kernels this CPU runs (which may restart the process, see
-/// `BLASKernelSelection`), then `runStage`, naming the kernels in the
-/// stage's "running:" line.
+/// `BLASKernelSelection`) and that freed arrays are reused (`HeapTuning`),
+/// then `runStage`, naming the kernels in the stage's "running:" line.
 public func runComputeStage(_ stage: GTNStage, arguments: [String] = CommandLine.arguments) -> Int32 {
     // Handlers first, signals blocked: one that arrives during a restart
     // stays pending through execv for the new process's handlers.
@@ -66,5 +66,6 @@ public func runComputeStage(_ stage: GTNStage, arguments: [String] = CommandLine
         StopSignals.install(unblocking: false)
         BLASKernelSelection.selectAtLaunch()
     }
+    HeapTuning.keepFreedMemory()
     return runStage(stage, arguments: arguments, setting: BLASKernelSelection.describe())
 }

@@ -13,7 +13,7 @@ enum BenchCommand {
                                [--inner-lr X] [--meta-lr X] [--clip X] [--seed S]
                                [--curriculum learned|fresh|shuffled] [--compare 1]
                                [--learners standard|search-space]
-           gtn-bench sgdstep [--batch B] [--width W] [--steps N]
+           gtn-bench sgdstep [--batch B] [--width W] [--steps N] [--architecture ENCODING]
 
     blas       the OpenBLAS kernel family in use and how it was chosen (one line),
                e.g. to run other programs under the same family.
@@ -44,6 +44,8 @@ enum BenchCommand {
                Fashion-MNIST batches, as real-evaluate trains (SGD with
                momentum): median seconds per step over N steps (default 40;
                the first 5 are warm-up). Defaults: batch 64, width 1.
+               --architecture ENCODING (e.g. 'w32|s1|skip=0') trains that
+               search-space architecture instead.
 
     OPENBLAS_NUM_THREADS sets the thread count; OPENBLAS_CORETYPE the kernel family
     (unset: the best family this CPU's instruction set runs, see docs/architecture.md);
@@ -77,8 +79,14 @@ enum BenchCommand {
         let wordChoices = command != "metatrain" ? [:]
             : ["curriculum": CurriculumMode.allCases.map(\.rawValue), "learners": ["standard", "search-space"]]
         var words = wordChoices.mapValues { $0[0] }
+        var architecture: String?   // sgdstep's only free-form word option
         var i = 1
         while i < args.count {
+            if command == "sgdstep" && args[i] == "--architecture" && i + 1 < args.count {
+                architecture = args[i + 1]
+                i += 2
+                continue
+            }
             if let choices = wordChoices[String(args[i].dropFirst(2))], args[i].hasPrefix("--"), i + 1 < args.count {
                 guard choices.contains(args[i + 1]) else {
                     let listed = choices.dropLast().joined(separator: ", ") + " or " + choices.last!
@@ -152,7 +160,7 @@ enum BenchCommand {
         case "sgdstep":
             do {
                 try MetaTrainingBenchmark.sgdStep(batch: options["batch"] ?? 64, width: values["width"] ?? 1,
-                                                  steps: max(options["steps"] ?? 40, 6))
+                                                  steps: max(options["steps"] ?? 40, 6), architecture: architecture)
             } catch {
                 FileHandle.standardError.write("gtn-bench sgdstep: \(error)\n".data(using: .utf8)!)
                 return 1

@@ -30,12 +30,14 @@ enum MetaTrainingBenchmark {
     /// learner (`width`) on real batches of `batch`, the path `real-evaluate`
     /// trains on (`trainOnRealData`): the median of `steps` - 5 steps after 5
     /// warm-up steps.
-    static func sgdStep(batch: Int, width: Double, steps: Int) throws {
+    static func sgdStep(batch: Int, width: Double, steps: Int, architecture: String?) throws {
         let data = try prepared()
         let train = try loadSplit(data.trainURL)
         let image = ImageShape(channels: data.imageShape[0], height: data.imageShape[1], width: data.imageShape[2],
                                classes: data.classCount)
-        let learner = StandardLearner(image: image, width: width)
+        let learner: any LearnerModel = try architecture.map { ArchitectureLearner(architecture: try Architecture.parse($0), image: image) }
+            ?? StandardLearner(image: image, width: width)
+        let name = architecture.map { "architecture \($0)" } ?? String(format: "paper learner, width %g", width)
         var rng = RandomStream(seed: 1)
         var times: [Double] = []
         var last = Date()
@@ -45,8 +47,8 @@ enum MetaTrainingBenchmark {
             last = Date()
         }
         let timed = times.dropFirst(5).sorted()
-        print(String(format: "sgd step: paper learner, width %g (%d parameters), batch %d: median %.4f s per step over %d steps; peak memory %.0f MiB",
-                     width, learner.layout.count, batch, timed[timed.count / 2], timed.count, peakMemoryMiB()))
+        print(String(format: "sgd step: %@ (%d parameters), batch %d: median %.4f s per step over %d steps; peak memory %.0f MiB",
+                     name, learner.layout.count, batch, timed[timed.count / 2], timed.count, peakMemoryMiB()))
     }
 
     static func run(_ o: Options) throws {

@@ -3,6 +3,7 @@ import Foundation
 import TensorCore
 
 BLASKernelSelection.selectAtLaunch()
+HeapTuning.keepFreedMemory()
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 exit(BenchCommand.run(arguments))
