@@ -45,12 +45,15 @@ public func conv2dGradWeight<S>(_ x: Tensor<S>, _ gy: Tensor<S>, weightShape: [I
 
 /// For each pooling window, the element of `values` where `x` is largest.
 public func maxPoolSelect<S>(_ x: Tensor<S>, _ values: Tensor<S>, _ geometry: PoolGeometry) -> Tensor<S> {
-    .apply1(.maxPoolSelect(geometry), x, values)
+    require(x.shape == values.shape, "maxPoolSelect: shapes \(x.shape) and \(values.shape) differ")
+    return .apply1(.maxPoolSelect(geometry), x, values)
 }
 
 /// Adjoint of `maxPoolSelect` in its values: `grad` placed at each window's maximum of `x`.
 public func maxPoolScatter<S>(_ x: Tensor<S>, _ grad: Tensor<S>, _ geometry: PoolGeometry) -> Tensor<S> {
-    .apply1(.maxPoolScatter(geometry), x, grad)
+    require(grad.shape == geometry.outputShape(x.shape),
+            "maxPoolScatter: gradient \(grad.shape) does not match pooled input \(x.shape) (\(geometry))")
+    return .apply1(.maxPoolScatter(geometry), x, grad)
 }
 
 /// Average pooling [N,C,H,W] → [N,C,Ho,Wo] (padding counts as zero).

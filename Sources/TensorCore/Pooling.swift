@@ -80,15 +80,9 @@ extension NDArray {
         return result
     }
 
-    /// For each pooling window, the element of `values` at the position of the
-    /// maximum of `x` in that window. `maxPoolSelect(x, x)` is max pooling.
-    /// x, values [N,C,H,W] → [N,C,Ho,Wo].
-    public static func maxPoolSelect(_ x: NDArray, _ values: NDArray, _ g: PoolGeometry) -> NDArray {
-        require(x.shape == values.shape, "maxPoolSelect: shapes \(x.shape) and \(values.shape) differ")
-        return maxPoolSelect(values, positions: maxPoolPositions(x, g), outputShape: g.outputShape(x.shape))
-    }
-
-    /// The elements of `values` at `positions` (from `maxPoolPositions`), shaped `outputShape`.
+    /// The elements of `values` at `positions` (from `maxPoolPositions` of some
+    /// x [N,C,H,W]), shaped `outputShape` [N,C,Ho,Wo]: with x's own positions
+    /// (`values` = x) this is max pooling.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public static func maxPoolSelect(_ values: NDArray, positions: [Int32], outputShape: [Int]) -> NDArray {
@@ -98,16 +92,8 @@ extension NDArray {
         return NDArray(shape: outputShape, data: out)
     }
 
-    /// Adjoint of `maxPoolSelect` in `values`: adds each element of `g`
-    /// [N,C,Ho,Wo] at the position of its window's maximum of x [N,C,H,W].
-    public static func maxPoolScatter(_ x: NDArray, _ grad: NDArray, _ g: PoolGeometry) -> NDArray {
-        require(grad.shape == g.outputShape(x.shape),
-                     "maxPoolScatter: gradient \(grad.shape) does not match pooled input \(x.shape) (\(g))")
-        return maxPoolScatter(grad, positions: maxPoolPositions(x, g), inputShape: x.shape)
-    }
-
-    /// Each element of `grad` added at its position (from `maxPoolPositions`)
-    /// in a zero array of `inputShape`.
+    /// Adjoint of `maxPoolSelect` in `values`: each element of `grad`
+    /// [N,C,Ho,Wo] added at its position in a zero array of `inputShape`.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public static func maxPoolScatter(_ grad: NDArray, positions: [Int32], inputShape: [Int]) -> NDArray {
