@@ -2,7 +2,7 @@
 // each: the separable layers of the search space) as stencils over each
 // [H, W] plane. im2col + BLAS would issue one product per channel with a
 // single row of KH·KW weights, far too thin for OpenBLAS. Planes are split
-// over the workers; every loop runs along a row of the plane.
+// over the workers by `parallelFor`; every loop runs along a row of the plane.
 
 extension ConvProblem {
     /// Whether this problem is depthwise: a group per channel, one output each.
@@ -16,23 +16,12 @@ extension ConvProblem {
         return (valid, valid.lowerBound * stride - padding + kx)
     }
 
-    /// Runs `body(plane)` for every plane (image, channel) on up to
-    /// `BLASInfo.threadCount` workers.
-    @inline(__always)
-    private func forEachPlane(_ body: @Sendable (Int) -> Void) {
-        let planes = n * c
-        let workers = Swift.max(1, Swift.min(BLASInfo.threadCount, planes))
-        parallelFor(workers) { worker in
-            for plane in (planes * worker / workers)..<(planes * (worker + 1) / workers) { body(plane) }
-        }
-    }
-
     /// x [N,C,H,W], w [C,1,KH,KW] → y [N,C,Ho,Wo].
     func depthwiseForward<S: TensorScalar>(_ x: NDArray<S>, _ weight: NDArray<S>) -> NDArray<S> {
         var y = [S](repeating: 0, count: n * c * ho * wo)
         x.data.withUnsafeBufferPointer { xb in weight.data.withUnsafeBufferPointer { wb in y.withUnsafeMutableBufferPointer { yb in
             let (xp, wp, yp) = (SharedPointer(xb.baseAddress!), SharedPointer(wb.baseAddress!), SharedPointer(yb.baseAddress!))
-            forEachPlane { plane in
+            parallelFor(n * c) { plane in
                 let (input, output) = (xp.base + plane * h * w, yp.base + plane * ho * wo)
                 let kernel = wp.base + (plane % c) * kh * kw
                 for oy in 0..<ho {
@@ -58,7 +47,7 @@ extension ConvProblem {
         var dx = [S](repeating: 0, count: n * c * h * w)
         gy.data.withUnsafeBufferPointer { gb in weight.data.withUnsafeBufferPointer { wb in dx.withUnsafeMutableBufferPointer { db in
             let (gp, wp, dp) = (SharedPointer(gb.baseAddress!), SharedPointer(wb.baseAddress!), SharedPointer(db.baseAddress!))
-            forEachPlane { plane in
+            parallelFor(n * c) { plane in
                 let (gradient, input) = (gp.base + plane * ho * wo, dp.base + plane * h * w)
                 let kernel = wp.base + (plane % c) * kh * kw
                 for oy in 0..<ho {
@@ -86,7 +75,7 @@ extension ConvProblem {
         var perPlane = [Double](repeating: 0, count: n * c * taps)
         x.data.withUnsafeBufferPointer { xb in gy.data.withUnsafeBufferPointer { gb in perPlane.withUnsafeMutableBufferPointer { pb in
             let (xp, gp, pp) = (SharedPointer(xb.baseAddress!), SharedPointer(gb.baseAddress!), SharedPointer(pb.baseAddress!))
-            forEachPlane { plane in
+            parallelFor(n * c) { plane in
                 let (input, gradient) = (xp.base + plane * h * w, gp.base + plane * ho * wo)
                 for ky in 0..<kh {
                     for kx in 0..<kw {
