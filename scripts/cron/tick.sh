@@ -10,7 +10,8 @@
 # --budget S     time for the whole tick (default 480); each stage gets what is
 #                left as --max-seconds and finishes its current unit after it
 # --workers N    job-table workers run side by side for gtn-evaluate and
-#                real-evaluate (default 1)
+#                real-evaluate (default 1), the cores split between them
+#                (OPENBLAS_NUM_THREADS, unless set, is cores / N)
 # STAGE OPTIONS  go to every stage, e.g. -- --journal delete
 # A tick that finds another tick of the same campaign holding the lock says so
 # and exits 0. Exit status: 0 campaign complete (or lock held), 75 work
@@ -62,14 +63,10 @@ echo "tick: campaign $GTN_CAMPAIGN, budget ${budget}s, at $(date -u '+%F %T UTC'
 
 # Runs STAGE with the time left: one process, or WORKERS job-table workers.
 run_stage() {
-    local stage=$1 seconds=$2 count=1 index pids=()
+    local stage=$1 seconds=$2 count=1
     ! gtn_drains_jobs "$stage" || count=$workers
-    for ((index = 1; index <= count; index++)); do
-        "$bin/$stage" --pipeline "$pipeline" --worker-id "cron-$(hostname)-$$-$index" \
-            --max-seconds "$seconds" "${stage_options[@]}" &
-        pids+=($!)
-    done
-    gtn_wait_all "${pids[@]}"
+    gtn_run_workers "$count" "cron-$(hostname)-$$" \
+        "$bin/$stage" --pipeline "$pipeline" --max-seconds "$seconds" "${stage_options[@]}"
 }
 
 deadline=$((SECONDS + budget))

@@ -14,6 +14,11 @@
 #                                  GTN_CAMPAIGN, GTN_DB and GTN_ARTIFACTS
 #   gtn_run COMMAND...             runs COMMAND in the background, forwarding stop
 #                                  signals to it, and returns its exit status
+#   gtn_run_workers COUNT NAME COMMAND...
+#                                  runs COUNT copies of a job stage's COMMAND side
+#                                  by side (worker ids NAME-1 … NAME-COUNT), the
+#                                  CPU's cores split between them, and returns the
+#                                  worst status
 #   gtn_wait_all PID...            waits for background PIDs, forwarding stop
 #                                  signals to them; returns the worst status
 
@@ -124,4 +129,29 @@ gtn_wait_all() {
 gtn_run() {
     "$@" &
     gtn_wait_all "$!"
+}
+
+# BLAS threads for each of COUNT processes sharing this machine's cores: the
+# user's OPENBLAS_NUM_THREADS when set, else cores / COUNT (at least 1). Two
+# one-thread workers keep both cores of a small machine busy where one
+# two-thread worker leaves one idle between its small matrix products.
+gtn_threads_per_worker() {
+    local count=$1 cores
+    if [ -n "${OPENBLAS_NUM_THREADS:-}" ]; then
+        echo "$OPENBLAS_NUM_THREADS"
+        return
+    fi
+    cores=$(nproc 2>/dev/null || echo 1)
+    echo $((cores / count > 0 ? cores / count : 1))
+}
+
+gtn_run_workers() {
+    local count=$1 name=$2 threads index pids=()
+    shift 2
+    threads=$(gtn_threads_per_worker "$count")
+    for ((index = 1; index <= count; index++)); do
+        OPENBLAS_NUM_THREADS=$threads "$@" --worker-id "$name-$index" &
+        pids+=($!)
+    done
+    gtn_wait_all "${pids[@]}"
 }
