@@ -40,13 +40,10 @@ struct ConvProblem {
     var imageSize: Int { c * h * w }
     var outputSize: Int { o * pixels }
 
-    /// Images per matrix product: about 16k columns, wide enough for OpenBLAS
-    /// to thread well (measured: a K = 9 product slows down past ~50k columns),
-    /// with at most ~4M scalars of column scratch.
-    var chunk: Int {
-        let columns = Swift.min(16_384, 4_000_000 / Swift.max(1, patch))
-        return Swift.max(1, Swift.min(n, columns / Swift.max(1, pixels)))
-    }
+    /// Whether an image's column matrix is the image itself (1×1 kernels,
+    /// stride 1, no padding): its products then read and write the tensors
+    /// in place.
+    var columnsAreImage: Bool { kh == 1 && kw == 1 && stride == 1 && padding == 0 }
 
     init(input x: [Int], weight wt: [Int], _ g: ConvGeometry) {
         let out = g.outputShape(input: x, weight: wt)
@@ -122,75 +119,32 @@ struct ConvProblem {
             }
         }
     }
-
-    /// Copies `rows` rows of `count` scalars between strided layouts
-    /// (output channels of one image ⇄ a block of a chunk-wide matrix).
-    @inline(__always)
-    func copyRows<S>(_ rows: Int, _ count: Int, from src: UnsafePointer<S>, stride srcStride: Int,
-                     to dst: UnsafeMutablePointer<S>, stride dstStride: Int) {
-        for r in 0..<rows { (dst + r * dstStride).update(from: src + r * srcStride, count: count) }
-    }
 }
 
 extension ConvProblem {
-    /// Runs `body(first, images, group, columns, block)` for every chunk of
-    /// images and every group. Scratch: `columns` holds the column matrix
-    /// [patch, images·pixels] (row stride `images·pixels`), `block` the output
-    /// channels of the group [og, images·pixels], images side by side.
+    /// Runs `body(share, images, scratch)` on each worker's share of the
+    /// batch (`parallelShares`: each worker issues its own single-threaded
+    /// products), with `scratch` values of its own.
     @inline(__always)
-    func forEachChunk<S: TensorScalar>(_ body: (Int, Int, Int, SharedPointer<S>, SharedPointer<S>) -> Void) {
-        var columns = [S](overwrittenCount: patch * chunk * pixels)
-        var block = [S](overwrittenCount: og * chunk * pixels)
-        columns.withUnsafeMutableBufferPointer { cb in
-            block.withUnsafeMutableBufferPointer { bb in
-                for first in Swift.stride(from: 0, to: n, by: chunk) {
-                    for g in 0..<groups {
-                        body(first, Swift.min(chunk, n - first), g, SharedPointer(cb.baseAddress!), SharedPointer(bb.baseAddress!))
-                    }
-                }
-            }
+    func forEachShare<S>(scratch: Int, _ body: @Sendable (_ share: Int, _ images: Range<Int>, _ scratch: UnsafeMutablePointer<S>) -> Void) {
+        parallelShares(n) { share, images in
+            let buffer = UnsafeMutablePointer<S>.allocate(capacity: scratch)
+            defer { buffer.deallocate() }
+            body(share, images, buffer)
         }
     }
 
-    /// im2col of images first..<first+images (group g of input `x`) into `columns`, in parallel.
-    @inline(__always)
-    func fillColumns<S: TensorScalar>(_ x: SharedPointer<S>, _ first: Int, _ images: Int, _ g: Int, _ columns: SharedPointer<S>) {
-        parallelFor(images) { j in
-            im2col(UnsafePointer(x.base) + (first + j) * imageSize, channel: g * cg, into: columns.base + j * pixels,
-                   rowStride: images * pixels)
-        }
-    }
-
-    /// col2im of `columns` added into images first..<first+images (group g) of `dx`, in parallel.
-    @inline(__always)
-    func addColumns<S: TensorScalar>(_ columns: SharedPointer<S>, _ first: Int, _ images: Int, _ g: Int, into dx: SharedPointer<S>) {
-        parallelFor(images) { j in
-            col2imAdd(UnsafePointer(columns.base) + j * pixels, rowStride: images * pixels, channel: g * cg,
-                      into: dx.base + (first + j) * imageSize)
-        }
-    }
-
-    /// Copies group g's output channels of images first..<first+images between
-    /// an [N, O, Ho·Wo] tensor and `block` [og, images·pixels], in parallel.
-    @inline(__always)
-    func transferBlock<S: TensorScalar>(_ tensor: SharedPointer<S>, _ block: SharedPointer<S>, _ first: Int, _ images: Int,
-                                        _ g: Int, toBlock: Bool) {
-        parallelFor(images) { j in
-            let image = tensor.base + (first + j) * outputSize + g * og * pixels
-            if toBlock {
-                copyRows(og, pixels, from: UnsafePointer(image), stride: pixels, to: block.base + j * pixels, stride: images * pixels)
-            } else {
-                copyRows(og, pixels, from: UnsafePointer(block.base) + j * pixels, stride: images * pixels, to: image, stride: pixels)
-            }
-        }
-    }
+    /// Scratch for one group's column matrix of one image, [patch, pixels]
+    /// (none when `columnsAreImage`).
+    var columnScratch: Int { columnsAreImage ? 0 : patch * pixels }
 }
 
-// The three convolution kernels process the batch in chunks of images. Per
-// chunk and group: im2col of every image side by side into one column matrix
-// [patch, images·pixels] (in parallel), one threaded BLAS product, then the
-// result is scattered back per image (in parallel). Depthwise problems run
-// the stencils of DepthwiseConvolution.swift, and Float32 problems with few
+// The three convolution kernels split the batch over the workers; each
+// worker takes its images one by one and, per group, forms the image's
+// column matrix [patch, pixels] in its own scratch (im2col; 1×1 convolutions
+// use the image itself) and issues one single-threaded BLAS product that
+// reads and writes the image's tensors in place. Depthwise problems run the
+// stencils of DepthwiseConvolution.swift, and Float32 problems with few
 // input values or few outputs per pixel (`usesDirectKernels`) the direct
 // kernels of DirectConvolution.swift instead.
 extension NDArray {
@@ -205,13 +159,23 @@ extension NDArray {
         }
         var out = [S](overwrittenCount: p.n * p.outputSize)
         x.data.withUnsafeBufferPointer { xb in w.data.withUnsafeBufferPointer { wb in out.withUnsafeMutableBufferPointer { ob in
-            let (xp, op) = (SharedPointer(xb.baseAddress!), SharedPointer(ob.baseAddress!))
-            p.forEachChunk { (first, images, g, columns: SharedPointer<S>, block) in
-                p.fillColumns(xp, first, images, g, columns)
-                S.gemm(transposeA: false, transposeB: false, m: p.og, n: images * p.pixels, k: p.patch,
-                       alpha: 1, a: wb.baseAddress! + g * p.og * p.patch, lda: p.patch,
-                       b: columns.base, ldb: images * p.pixels, beta: 0, c: block.base, ldc: images * p.pixels)
-                p.transferBlock(op, block, first, images, g, toBlock: false)
+            let (xp, wp, op) = (SharedPointer(xb.baseAddress!), SharedPointer(wb.baseAddress!), SharedPointer(ob.baseAddress!))
+            p.forEachShare(scratch: p.columnScratch) { (_, images, columns: UnsafeMutablePointer<S>) in
+                for i in images {
+                    let image = UnsafePointer(xp.base) + i * p.imageSize
+                    for g in 0..<p.groups {
+                        let b: UnsafePointer<S>
+                        if p.columnsAreImage {
+                            b = image + g * p.cg * p.pixels
+                        } else {
+                            p.im2col(image, channel: g * p.cg, into: columns, rowStride: p.pixels)
+                            b = UnsafePointer(columns)
+                        }
+                        S.gemm(transposeA: false, transposeB: false, m: p.og, n: p.pixels, k: p.patch,
+                               alpha: 1, a: wp.base + g * p.og * p.patch, lda: p.patch, b: b, ldb: p.pixels,
+                               beta: 0, c: op.base + i * p.outputSize + g * p.og * p.pixels, ldc: p.pixels)
+                    }
+                }
             }
         } } }
         return NDArray(shape: [p.n, p.o, p.ho, p.wo], data: out)
@@ -229,22 +193,29 @@ extension NDArray {
         if S.self == Float.self && p.usesDirectKernels {
             return p.directGradInput(gy as! NDArray<Float>, w as! NDArray<Float>) as! NDArray
         }
-        var dx = [S](repeating: 0, count: Shape.count(inputShape))
+        var dx = [S](overwrittenCount: Shape.count(inputShape))
         gy.data.withUnsafeBufferPointer { gb in w.data.withUnsafeBufferPointer { wb in dx.withUnsafeMutableBufferPointer { db in
-            let (gp, dp) = (SharedPointer(gb.baseAddress!), SharedPointer(db.baseAddress!))
-            p.forEachChunk { (first, images, g, columns: SharedPointer<S>, block) in
-                p.transferBlock(gp, block, first, images, g, toBlock: true)
-                S.gemm(transposeA: true, transposeB: false, m: p.patch, n: images * p.pixels, k: p.og,
-                       alpha: 1, a: wb.baseAddress! + g * p.og * p.patch, lda: p.patch,
-                       b: block.base, ldb: images * p.pixels, beta: 0, c: columns.base, ldc: images * p.pixels)
-                p.addColumns(columns, first, images, g, into: dp)
+            let (gp, wp, dp) = (SharedPointer(gb.baseAddress!), SharedPointer(wb.baseAddress!), SharedPointer(db.baseAddress!))
+            p.forEachShare(scratch: p.columnScratch) { (_, images, columns: UnsafeMutablePointer<S>) in
+                for i in images {
+                    let image = dp.base + i * p.imageSize
+                    if !p.columnsAreImage { image.update(repeating: 0, count: p.imageSize) }
+                    for g in 0..<p.groups {
+                        let gradient = UnsafePointer(gp.base) + i * p.outputSize + g * p.og * p.pixels
+                        S.gemm(transposeA: true, transposeB: false, m: p.patch, n: p.pixels, k: p.og,
+                               alpha: 1, a: wp.base + g * p.og * p.patch, lda: p.patch, b: gradient, ldb: p.pixels,
+                               beta: 0, c: p.columnsAreImage ? image + g * p.cg * p.pixels : columns, ldc: p.pixels)
+                        if !p.columnsAreImage { p.col2imAdd(columns, rowStride: p.pixels, channel: g * p.cg, into: image) }
+                    }
+                }
             }
         } } }
         return NDArray(shape: inputShape, data: dx)
     }
 
     /// Gradient of conv2d with respect to its weight: x [N,C,H,W], gy [N,O,Ho,Wo] → `weightShape`.
-    /// Linear in both arguments.
+    /// Linear in both arguments. Each worker sums its images' products; the
+    /// workers' sums are added in order at the end.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public static func conv2dGradWeight(_ x: NDArray, _ gy: NDArray, weightShape: [Int], _ geometry: ConvGeometry) -> NDArray {
@@ -255,17 +226,30 @@ extension NDArray {
         if S.self == Float.self && p.usesDirectKernels {
             return p.directGradWeight(x as! NDArray<Float>, gy as! NDArray<Float>) as! NDArray
         }
-        var dw = [S](repeating: 0, count: Shape.count(weightShape))
-        x.data.withUnsafeBufferPointer { xb in gy.data.withUnsafeBufferPointer { gb in dw.withUnsafeMutableBufferPointer { db in
-            let (xp, gp) = (SharedPointer(xb.baseAddress!), SharedPointer(gb.baseAddress!))
-            p.forEachChunk { (first, images, g, columns: SharedPointer<S>, block) in
-                p.fillColumns(xp, first, images, g, columns)
-                p.transferBlock(gp, block, first, images, g, toBlock: true)
-                S.gemm(transposeA: false, transposeB: true, m: p.og, n: p.patch, k: images * p.pixels,
-                       alpha: 1, a: block.base, lda: images * p.pixels, b: columns.base, ldb: images * p.pixels,
-                       beta: 1, c: db.baseAddress! + g * p.og * p.patch, ldc: p.patch)
+        let count = Shape.count(weightShape)
+        var sums = [S](repeating: 0, count: shareCount(p.n) * count)
+        x.data.withUnsafeBufferPointer { xb in gy.data.withUnsafeBufferPointer { gb in sums.withUnsafeMutableBufferPointer { sb in
+            let (xp, gp, sp) = (SharedPointer(xb.baseAddress!), SharedPointer(gb.baseAddress!), SharedPointer(sb.baseAddress!))
+            p.forEachShare(scratch: p.columnScratch) { (share, images, columns: UnsafeMutablePointer<S>) in
+                for i in images {
+                    let image = UnsafePointer(xp.base) + i * p.imageSize
+                    for g in 0..<p.groups {
+                        let b: UnsafePointer<S>
+                        if p.columnsAreImage {
+                            b = image + g * p.cg * p.pixels
+                        } else {
+                            p.im2col(image, channel: g * p.cg, into: columns, rowStride: p.pixels)
+                            b = UnsafePointer(columns)
+                        }
+                        S.gemm(transposeA: false, transposeB: true, m: p.og, n: p.patch, k: p.pixels,
+                               alpha: 1, a: UnsafePointer(gp.base) + i * p.outputSize + g * p.og * p.pixels, lda: p.pixels,
+                               b: b, ldb: p.pixels, beta: 1, c: sp.base + share * count + g * p.og * p.patch, ldc: p.patch)
+                    }
+                }
             }
         } } }
+        guard sums.count > count else { return NDArray(shape: weightShape, data: sums) }
+        let dw = (0..<count).map { k in stride(from: k, to: sums.count, by: count).reduce(S.zero) { $0 + sums[$1] } }
         return NDArray(shape: weightShape, data: dw)
     }
 

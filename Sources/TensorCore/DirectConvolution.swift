@@ -4,8 +4,8 @@ import CDirectConv
 // first layer (3x3 on 1 or 3 channels), or with few outputs, the generator's
 // image layer (→ 1 or 3 channels), run CDirectConv's kernels instead of
 // im2col + BLAS: every product there has a dimension of C·KH·KW (9 for one
-// channel) or O, too thin for OpenBLAS. The batch is split over the workers, each
-// running the kernels image by image in its own scratch.
+// channel) or O, too thin for OpenBLAS. The batch is split over the workers
+// (`parallelShares`), each running the kernels image by image in its own scratch.
 
 /// Which instance of the direct kernels runs: the fastest this CPU has
 /// (AVX2+FMA on x86-64 when present), or the portable one, which the tests
@@ -33,19 +33,10 @@ extension ConvProblem {
                  output_height: ho, output_width: wo, stride: stride, padding: padding, stream_output: streamOutput ? 1 : 0)
     }
 
-    /// Splits the batch over up to `BLASInfo.threadCount` workers and runs
-    /// `body(worker, images, scratch)` on each, with its own scratch; returns the worker count.
-    @discardableResult
-    private func forEachWorker(_ body: @Sendable (_ worker: Int, _ images: Range<Int>, _ scratch: UnsafeMutablePointer<Float>) -> Void) -> Int {
-        let workers = Swift.max(1, Swift.min(BLASInfo.threadCount, n))
+    /// Scratch values one worker's kernels need.
+    private var directScratch: Int {
         var shape = directShape()
-        let scratchCount = dc_scratch_count(&shape)
-        parallelFor(workers) { worker in
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
-            defer { scratch.deallocate() }
-            body(worker, (n * worker / workers)..<(n * (worker + 1) / workers), scratch)
-        }
-        return workers
+        return dc_scratch_count(&shape)
     }
 
     /// One image's kernel: (shape, input image, weight, output image, scratch).
@@ -60,7 +51,7 @@ extension ConvProblem {
         var out = [Float](overwrittenCount: n * outputSize)
         input.data.withUnsafeBufferPointer { ib in weight.data.withUnsafeBufferPointer { wb in out.withUnsafeMutableBufferPointer { ob in
             let (ip, wp, op) = (SharedPointer(ib.baseAddress!), SharedPointer(wb.baseAddress!), SharedPointer(ob.baseAddress!))
-            forEachWorker { _, images, scratch in
+            forEachShare(scratch: directScratch) { (_, images, scratch: UnsafeMutablePointer<Float>) in
                 var s = shape
                 for i in images { kernel(&s, ip.base + i * inputSize, wp.base, op.base + i * outputSize, scratch) }
             }
@@ -91,13 +82,14 @@ extension ConvProblem {
     /// in Float64; the workers' sums are added at the end.
     func directGradWeight(_ x: NDArray<Float>, _ gy: NDArray<Float>, _ code: DirectKernelCode = .fastest) -> NDArray<Float> {
         let count = o * patch
-        var sums = [Double](repeating: 0, count: BLASInfo.threadCount * count)
+        let workers = shareCount(n)
+        var sums = [Double](repeating: 0, count: workers * count)
         let (shape, kernel) = (directShape(), code.code)
-        let workers = x.data.withUnsafeBufferPointer { xb in gy.data.withUnsafeBufferPointer { gb in sums.withUnsafeMutableBufferPointer { sb in
+        x.data.withUnsafeBufferPointer { xb in gy.data.withUnsafeBufferPointer { gb in sums.withUnsafeMutableBufferPointer { sb in
             let (xp, gp, sp) = (SharedPointer(xb.baseAddress!), SharedPointer(gb.baseAddress!), SharedPointer(sb.baseAddress!))
-            return forEachWorker { worker, images, scratch in
+            forEachShare(scratch: directScratch) { (share, images, scratch: UnsafeMutablePointer<Float>) in
                 var s = shape
-                for i in images { dc_grad_weight(kernel, &s, xp.base + i * imageSize, gp.base + i * outputSize, sp.base + worker * count, scratch) }
+                for i in images { dc_grad_weight(kernel, &s, xp.base + i * imageSize, gp.base + i * outputSize, sp.base + share * count, scratch) }
             }
         } } }
         let dw = (0..<count).map { k in Float((0..<workers).reduce(0.0) { $0 + sums[$1 * count + k] }) }

@@ -8,10 +8,9 @@ struct SharedPointer<T>: @unchecked Sendable {
     init(_ base: UnsafePointer<T>) { self.base = UnsafeMutablePointer(mutating: base) }
 }
 
-/// Runs `body(i)` for i in 0..<count on up to `BLASInfo.threadCount` threads.
-/// For memory-bound loops around BLAS calls (im2col, col2im, layout copies):
-/// OpenBLAS serialises concurrent calls, so BLAS itself is never called here;
-/// it parallelises its own (large) products instead.
+/// Runs `body(i)` for i in 0..<count on up to `BLASInfo.threadCount` threads,
+/// in contiguous ranges. For loops without matrix products (stencils,
+/// pooling); `body` must not issue BLAS products (`parallelShares` does).
 func parallelFor(_ count: Int, _ body: @Sendable (Int) -> Void) {
     let workers = min(BLASInfo.threadCount, count)
     guard workers > 1 else {
@@ -20,5 +19,26 @@ func parallelFor(_ count: Int, _ body: @Sendable (Int) -> Void) {
     }
     DispatchQueue.concurrentPerform(iterations: workers) { w in
         for i in (count * w / workers)..<(count * (w + 1) / workers) { body(i) }
+    }
+}
+
+/// How many shares `parallelShares` splits `count` items into.
+func shareCount(_ count: Int) -> Int { max(1, min(BLASInfo.threadCount, count)) }
+
+/// Runs `body(share, items)` for `shareCount(count)` contiguous shares of
+/// 0..<count, one per worker, with OpenBLAS single-threaded meanwhile so that
+/// each worker issues its own products. For work made of many small products
+/// (a convolution image by image): OpenBLAS threads such products poorly, and
+/// each worker's data stays in its own core's cache.
+func parallelShares(_ count: Int, _ body: @Sendable (_ share: Int, _ items: Range<Int>) -> Void) {
+    let workers = shareCount(count)
+    guard workers > 1 else {
+        body(0, 0..<count)
+        return
+    }
+    BLASInfo.withSingleThreadedProducts {
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            body(w, (count * w / workers)..<(count * (w + 1) / workers))
+        }
     }
 }

@@ -1,5 +1,6 @@
 import CBLAS
 import Foundation
+import Synchronization
 
 /// The element types tensors compute in: `Float` for work, `Double` for
 /// gradient checks. Everything BLAS- or libm-specific lives behind this protocol.
@@ -28,7 +29,7 @@ extension Float: TensorScalar {
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         BLASInfo.prepare()
-        BLASInfo.gemmOperations += 2 * Double(m) * Double(n) * Double(k)
+        BLASInfo.countProduct(m: m, n: n, k: k)
         cblas_sgemm(CblasRowMajor, cblasTranspose(transposeA), cblasTranspose(transposeB),
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
                     beta, c, Int32(ldc))
@@ -46,7 +47,7 @@ extension Double: TensorScalar {
         beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
     ) {
         BLASInfo.prepare()
-        BLASInfo.gemmOperations += 2 * Double(m) * Double(n) * Double(k)
+        BLASInfo.countProduct(m: m, n: n, k: k)
         cblas_dgemm(CblasRowMajor, cblasTranspose(transposeA), cblasTranspose(transposeB),
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
                     beta, c, Int32(ldc))
@@ -61,12 +62,16 @@ extension Double: TensorScalar {
 public enum BLASInfo {
     /// OpenBLAS's core name, e.g. "Haswell" or "SkylakeX" (set `OPENBLAS_CORETYPE` to choose).
     public static var coreName: String { String(cString: openblas_get_corename()) }
-    /// Threads OpenBLAS uses (`OPENBLAS_NUM_THREADS`); the kernels' own
-    /// memory-bound loops use as many workers.
-    public static var threadCount: Int { Int(openblas_get_num_threads()) }
-    /// Floating-point operations (2·m·n·k) of all matrix products so far, for
-    /// benchmarks. Products are only issued from the calling thread.
-    nonisolated(unsafe) public static var gemmOperations: Double = 0
+    /// Threads OpenBLAS started with (`OPENBLAS_NUM_THREADS`); the kernels'
+    /// own loops use as many workers, whatever OpenBLAS runs meanwhile.
+    public static let threadCount = Int(openblas_get_num_threads())
+    /// Floating-point operations (2·m·n·k) of all matrix products so far, from
+    /// every thread, for benchmarks.
+    public static var gemmOperations: Double { Double(productOperations.load(ordering: .relaxed)) }
+    private static let productOperations = Atomic<UInt64>(0)
+    @inline(__always) static func countProduct(m: Int, n: Int, k: Int) {
+        productOperations.wrappingAdd(UInt64(2 * m * n * k), ordering: .relaxed)
+    }
 
     /// OpenBLAS's wait, as a power of two of clock ticks, before an idle
     /// worker sleeps, unless `OPENBLAS_THREAD_TIMEOUT` sets another.
@@ -93,6 +98,24 @@ public enum BLASInfo {
         _ = unsafeBitCast(stopWorkers, to: (@convention(c) () -> Int32).self)()
         return true
     }()
+
+    /// Runs `body` with OpenBLAS single-threaded (`body`'s own workers each
+    /// issue products), then gives it `threadCount` threads again once no
+    /// caller (tests run side by side) is inside such a region.
+    static func withSingleThreadedProducts(_ body: () -> Void) {
+        singleThreadedRegions.withLock { regions in
+            if regions == 0 { openblas_set_num_threads(1) }
+            regions += 1
+        }
+        defer {
+            singleThreadedRegions.withLock { regions in
+                regions -= 1
+                if regions == 0 { openblas_set_num_threads(Int32(threadCount)) }
+            }
+        }
+        body()
+    }
+    private static let singleThreadedRegions = Mutex(0)
 
     /// Applies `idleWorkerWait` once, before the first product.
     @inline(__always) static func prepare() { _ = idleWorkerWaitApplied }
