@@ -73,6 +73,11 @@ struct ConvProblem {
             for ky in 0..<kh {
                 for kx in 0..<kw {
                     let dst = cols + row * rowStride
+                    row += 1
+                    if stride == 1 && wo == w {
+                        shiftedPlane(plane, ky: ky, kx: kx, into: dst)
+                        continue
+                    }
                     let valid = validColumns(kx: kx)
                     for oy in 0..<ho {
                         let iy = oy * stride - padding + ky
@@ -90,9 +95,29 @@ struct ConvProblem {
                             for j in 0..<valid.count { line[valid.lowerBound + j] = src[j * stride] }
                         }
                     }
-                    row += 1
                 }
             }
+        }
+    }
+
+    /// Row (ky, kx) of an image's column matrix [ho·wo] when the stride is 1
+    /// and the output as wide as the input: the plane moved by ky − padding
+    /// rows and kx − padding columns, zero outside it. One contiguous copy
+    /// (destination index + offset = source index) instead of one per row;
+    /// the columns that copy wraps into from the neighbouring rows are zeroed.
+    @inline(__always)
+    func shiftedPlane<S: TensorScalar>(_ plane: UnsafePointer<S>, ky: Int, kx: Int, into dst: UnsafeMutablePointer<S>) {
+        let offset = (ky - padding) * w + kx - padding
+        let top = Swift.min(ho, Swift.max(0, padding - ky))
+        let rows = top..<Swift.max(top, Swift.min(ho, h + padding - ky))   // output rows with an input row
+        let low = Swift.min(Swift.max(rows.lowerBound * wo, -offset), rows.upperBound * wo)
+        let high = Swift.max(low, Swift.min(rows.upperBound * wo, h * w - offset))
+        dst.update(repeating: 0, count: low)
+        (dst + low).update(from: plane + low + offset, count: high - low)
+        (dst + high).update(repeating: 0, count: ho * wo - high)
+        let valid = validColumns(kx: kx)
+        for ox in 0..<wo where !valid.contains(ox) {
+            for oy in rows { dst[oy * wo + ox] = 0 }
         }
     }
 
@@ -112,7 +137,11 @@ struct ConvProblem {
                         if iy < 0 || iy >= h { continue }
                         let dst = plane + iy * w + valid.lowerBound * stride - padding + kx
                         let line = src + oy * wo + valid.lowerBound
-                        for j in 0..<valid.count { dst[j * stride] += line[j] }
+                        if stride == 1 {
+                            for j in 0..<valid.count { dst[j] += line[j] }   // contiguous: vectorised
+                        } else {
+                            for j in 0..<valid.count { dst[j * stride] += line[j] }
+                        }
                     }
                     row += 1
                 }

@@ -32,6 +32,10 @@ private func relativeError(_ fast: NDArray<Float>, _ reference: NDArray<Double>)
         ConvCase(input: [3, 32, 5, 4], weight: [6, 32, 1, 1], geometry: ConvGeometry(), direct: false),
         ConvCase(input: [3, 8, 5, 5], weight: [4, 4, 1, 1], geometry: ConvGeometry(groups: 2), direct: false),
         ConvCase(input: [2, 30, 7, 7], weight: [5, 30, 1, 1], geometry: ConvGeometry(stride: 2), direct: false),
+        // Stride 1 and as wide as the input: each column row is the plane
+        // moved (5×5 with padding 2; a plane smaller than the kernel).
+        ConvCase(input: [2, 2, 6, 7], weight: [4, 2, 5, 5], geometry: ConvGeometry(stride: 1, padding: 2), direct: false),
+        ConvCase(input: [1, 4, 2, 3], weight: [4, 4, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: false),
         // Depthwise (a group per channel, one output each): the stencils.
         ConvCase(input: [2, 5, 6, 6], weight: [5, 1, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1, groups: 5), direct: false),
         ConvCase(input: [3, 4, 7, 6], weight: [4, 1, 3, 3], geometry: ConvGeometry(stride: 2, padding: 1, groups: 4), direct: false),
