@@ -166,6 +166,15 @@ extension ConvProblem {
     /// Scratch for one group's column matrix of one image, [patch, pixels]
     /// (none when `columnsAreImage`).
     var columnScratch: Int { columnsAreImage ? 0 : patch * pixels }
+
+    /// Group g's column matrix of `image`, [patch, pixels]: the image's own
+    /// channels when `columnsAreImage`, else their im2col in `scratch`.
+    @inline(__always)
+    func columnMatrix<S: TensorScalar>(of image: UnsafePointer<S>, group g: Int, scratch: UnsafeMutablePointer<S>) -> UnsafePointer<S> {
+        guard !columnsAreImage else { return image + g * cg * pixels }
+        im2col(image, channel: g * cg, into: scratch, rowStride: pixels)
+        return UnsafePointer(scratch)
+    }
 }
 
 // The three convolution kernels split the batch over the workers; each
@@ -193,13 +202,7 @@ extension NDArray {
                 for i in images {
                     let image = UnsafePointer(xp.base) + i * p.imageSize
                     for g in 0..<p.groups {
-                        let b: UnsafePointer<S>
-                        if p.columnsAreImage {
-                            b = image + g * p.cg * p.pixels
-                        } else {
-                            p.im2col(image, channel: g * p.cg, into: columns, rowStride: p.pixels)
-                            b = UnsafePointer(columns)
-                        }
+                        let b = p.columnMatrix(of: image, group: g, scratch: columns)
                         S.gemm(transposeA: false, transposeB: false, m: p.og, n: p.pixels, k: p.patch,
                                alpha: 1, a: wp.base + g * p.og * p.patch, lda: p.patch, b: b, ldb: p.pixels,
                                beta: 0, c: op.base + i * p.outputSize + g * p.og * p.pixels, ldc: p.pixels)
@@ -263,13 +266,7 @@ extension NDArray {
                 for i in images {
                     let image = UnsafePointer(xp.base) + i * p.imageSize
                     for g in 0..<p.groups {
-                        let b: UnsafePointer<S>
-                        if p.columnsAreImage {
-                            b = image + g * p.cg * p.pixels
-                        } else {
-                            p.im2col(image, channel: g * p.cg, into: columns, rowStride: p.pixels)
-                            b = UnsafePointer(columns)
-                        }
+                        let b = p.columnMatrix(of: image, group: g, scratch: columns)
                         S.gemm(transposeA: false, transposeB: true, m: p.og, n: p.patch, k: p.pixels,
                                alpha: 1, a: UnsafePointer(gp.base) + i * p.outputSize + g * p.og * p.pixels, lda: p.pixels,
                                b: b, ldb: p.pixels, beta: 1, c: sp.base + share * count + g * p.og * p.patch, ldc: p.patch)
