@@ -19,7 +19,7 @@ source "$(pwd)/scripts/lib/stages.sh"
 fail() { echo "run-campaign: $1" >&2; exit 2; }
 
 pipeline=pipelines/default.json
-cores=$(nproc 2>/dev/null || echo 1)
+cores=$(gtn_cores)
 workers=$((cores < 8 ? cores : 8))
 while [ $# -gt 0 ]; do
     case $1 in

@@ -274,9 +274,7 @@ extension NDArray {
                 }
             }
         } } }
-        guard sums.count > count else { return NDArray(shape: weightShape, data: sums) }
-        let dw = (0..<count).map { k in stride(from: k, to: sums.count, by: count).reduce(S.zero) { $0 + sums[$1] } }
-        return NDArray(shape: weightShape, data: dw)
+        return NDArray(shape: weightShape, data: sumOfShares(sums, count: count))
     }
 
     /// Matrix product of rank-2 arrays: op(a) · op(b), op = optional transpose.

@@ -82,8 +82,7 @@ extension ConvProblem {
     /// in Float64; the workers' sums are added at the end.
     func directGradWeight(_ x: NDArray<Float>, _ gy: NDArray<Float>, _ code: DirectKernelCode = .fastest) -> NDArray<Float> {
         let count = o * patch
-        let workers = shareCount(n)
-        var sums = [Double](repeating: 0, count: workers * count)
+        var sums = [Double](repeating: 0, count: shareCount(n) * count)
         let (shape, kernel) = (directShape(), code.code)
         x.data.withUnsafeBufferPointer { xb in gy.data.withUnsafeBufferPointer { gb in sums.withUnsafeMutableBufferPointer { sb in
             let (xp, gp, sp) = (SharedPointer(xb.baseAddress!), SharedPointer(gb.baseAddress!), SharedPointer(sb.baseAddress!))
@@ -92,7 +91,6 @@ extension ConvProblem {
                 for i in images { dc_grad_weight(kernel, &s, xp.base + i * imageSize, gp.base + i * outputSize, sp.base + share * count, scratch) }
             }
         } } }
-        let dw = (0..<count).map { k in Float((0..<workers).reduce(0.0) { $0 + sums[$1 * count + k] }) }
-        return NDArray(shape: [o, c, kh, kw], data: dw)
+        return NDArray(shape: [o, c, kh, kw], data: sumOfShares(sums, count: count).map { Float($0) })
     }
 }

@@ -12,13 +12,8 @@ struct SharedPointer<T>: @unchecked Sendable {
 /// in contiguous ranges. For loops without matrix products (stencils,
 /// pooling); `body` must not issue BLAS products (`parallelShares` does).
 func parallelFor(_ count: Int, _ body: @Sendable (Int) -> Void) {
-    let workers = min(BLASInfo.threadCount, count)
-    guard workers > 1 else {
-        for i in 0..<count { body(i) }
-        return
-    }
-    DispatchQueue.concurrentPerform(iterations: workers) { w in
-        for i in (count * w / workers)..<(count * (w + 1) / workers) { body(i) }
+    forEachWorkerShare(count) { _, items in
+        for i in items { body(i) }
     }
 }
 
@@ -31,14 +26,29 @@ func shareCount(_ count: Int) -> Int { max(1, min(BLASInfo.threadCount, count)) 
 /// (a convolution image by image): OpenBLAS threads such products poorly, and
 /// each worker's data stays in its own core's cache.
 func parallelShares(_ count: Int, _ body: @Sendable (_ share: Int, _ items: Range<Int>) -> Void) {
+    guard shareCount(count) > 1 else {
+        body(0, 0..<count)
+        return
+    }
+    BLASInfo.withSingleThreadedProducts { forEachWorkerShare(count, body) }
+}
+
+/// The elementwise sum of the consecutive blocks of `count` values in
+/// `blocks` (one per share of `parallelShares`), added in share order.
+func sumOfShares<T: AdditiveArithmetic>(_ blocks: [T], count: Int) -> [T] {
+    guard blocks.count > count else { return blocks }
+    return (0..<count).map { k in stride(from: k, to: blocks.count, by: count).reduce(.zero) { $0 + blocks[$1] } }
+}
+
+/// Runs `body(share, items)` on `shareCount(count)` workers, each with its
+/// contiguous share of 0..<count (in the calling thread when there is one).
+private func forEachWorkerShare(_ count: Int, _ body: @Sendable (_ share: Int, _ items: Range<Int>) -> Void) {
     let workers = shareCount(count)
     guard workers > 1 else {
         body(0, 0..<count)
         return
     }
-    BLASInfo.withSingleThreadedProducts {
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            body(w, (count * w / workers)..<(count * (w + 1) / workers))
-        }
+    DispatchQueue.concurrentPerform(iterations: workers) { w in
+        body(w, (count * w / workers)..<(count * (w + 1) / workers))
     }
 }

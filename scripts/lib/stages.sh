@@ -14,6 +14,7 @@
 #                                  GTN_CAMPAIGN, GTN_DB and GTN_ARTIFACTS
 #   gtn_run COMMAND...             runs COMMAND in the background, forwarding stop
 #                                  signals to it, and returns its exit status
+#   gtn_cores                      prints the number of cores this process may use
 #   gtn_run_workers COUNT NAME COMMAND...
 #                                  runs COUNT copies of a job stage's COMMAND side
 #                                  by side (worker ids NAME-1 … NAME-COUNT), the
@@ -141,8 +142,12 @@ gtn_threads_per_worker() {
         echo "$OPENBLAS_NUM_THREADS"
         return
     fi
-    cores=$(nproc 2>/dev/null || echo 1)
+    cores=$(gtn_cores)
     echo $((cores / count > 0 ? cores / count : 1))
+}
+
+gtn_cores() {
+    nproc 2>/dev/null || echo 1
 }
 
 gtn_run_workers() {
