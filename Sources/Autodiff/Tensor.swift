@@ -66,10 +66,10 @@ public final class Tensor<S: TensorScalar> {
     /// input requires gradients and recording is on.
     static func apply(_ operation: Operation<S>, _ inputs: [Tensor<S>]) -> [Tensor<S>] {
         let values = evaluate(operation, inputs)
-        guard GradMode.isEnabled, inputs.contains(where: \.requiresGrad) else {
+        guard GradMode.isEnabled, inputs.contains(where: { $0.requiresGrad }) else {
             return values.map { Tensor($0) }
         }
-        let node = Node(operation, inputs: inputs, outputShapes: values.map(\.shape))
+        let node = Node(operation, inputs: inputs, outputShapes: values.map { $0.shape })
         return values.enumerated().map { Tensor($0.element, node: node, outputIndex: $0.offset) }
     }
 
@@ -79,7 +79,7 @@ public final class Tensor<S: TensorScalar> {
 
     /// The forward computation of every primitive.
     private static func evaluate(_ operation: Operation<S>, _ inputs: [Tensor<S>]) -> [NDArray<S>] {
-        let v = inputs.map(\.value)
+        let v = inputs.map { $0.value }
         switch operation {
         case .add: return [v[0].applying(.add, v[1])]
         case .subtract: return [v[0].applying(.subtract, v[1])]
@@ -110,7 +110,7 @@ public final class Tensor<S: TensorScalar> {
             // Run the block on fresh leaves: its graph stays local to this call
             // and is freed on return; only the output values are kept.
             let leaves = inputs.map { Tensor($0.value, requiresGrad: $0.requiresGrad) }
-            return body(leaves).map(\.value)
+            return body(leaves).map { $0.value }
         }
     }
 }

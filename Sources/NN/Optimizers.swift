@@ -43,6 +43,7 @@ public struct Adam<S: TensorScalar>: Equatable, Sendable {
     }
 
     /// parameters −= learningRate · m̂ / (√v̂ + ε), with bias-corrected moments.
+    @_specialize(where S == Float)
     public mutating func update(_ parameters: inout [S], gradient: [S], learningRate: S) {
         require(parameters.count == firstMoment.count && gradient.count == firstMoment.count,
                 "Adam over \(firstMoment.count) parameters got \(parameters.count) parameters and \(gradient.count) gradients")

@@ -14,10 +14,10 @@ extension NDArray {
     @_specialize(where S == Double)
     public func applying(_ op: BinaryOperator, _ other: NDArray) -> NDArray {
         switch op {
-        case .add: return zipBroadcast(other) { $0 + $1 }
-        case .subtract: return zipBroadcast(other) { $0 - $1 }
-        case .multiply: return zipBroadcast(other) { $0 * $1 }
-        case .divide: return zipBroadcast(other) { $0 / $1 }
+        case .add: return zipBroadcast(other, Sum())
+        case .subtract: return zipBroadcast(other, Difference())
+        case .multiply: return zipBroadcast(other, Product())
+        case .divide: return zipBroadcast(other, Quotient())
         }
     }
 
@@ -26,67 +26,69 @@ extension NDArray {
     @_specialize(where S == Double)
     public func applying(_ op: UnaryOperator) -> NDArray {
         switch op {
-        case .negate: return map { -$0 }
-        case .exp: return map { S.exp($0) }
-        case .log: return map { S.log($0) }
+        case .negate: return map(Negation())
+        case .exp: return map(Exponential())
+        case .log: return map(Logarithm())
         }
     }
 
-    /// Elementwise transform (same shape).
+    /// `f` of each element (same shape), split over the workers when large.
     @inline(__always)
-    public func map(_ f: (S) -> S) -> NDArray {
+    func map<F: UnaryElementFunction>(_ f: F) -> NDArray where F.S == S {
         var out = [S](overwrittenCount: count)
         data.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
-                for i in 0..<src.count { dst[i] = f(src[i]) }
+                guard let (a, o) = sharedPointers(src, dst) else { return }
+                parallelRanges(dst.count) { items in
+                    for i in items { o.base[i] = f(a.base[i]) }
+                }
             }
         }
         return NDArray(shape: shape, data: out)
     }
 
-    /// `f(self, other)` elementwise over the broadcast shape.
+    /// `f(self, other)` elementwise over the broadcast shape, split over the
+    /// workers when large.
     @inline(__always)
-    func zipBroadcast(_ other: NDArray, _ f: (S, S) -> S) -> NDArray {
-        if shape == other.shape {
-            var out = [S](overwrittenCount: count)
-            data.withUnsafeBufferPointer { a in
-                other.data.withUnsafeBufferPointer { b in
-                    out.withUnsafeMutableBufferPointer { o in
-                        for i in 0..<o.count { o[i] = f(a[i], b[i]) }
-                    }
-                }
-            }
-            return NDArray(shape: shape, data: out)
-        }
-        let outShape = Shape.broadcast(shape, other.shape)
-        if other.count == 1 {
-            let s = other.data[0]
-            return NDArray(shape: outShape, data: data.map { f($0, s) })
-        }
-        if count == 1 {
-            let s = data[0]
-            return NDArray(shape: outShape, data: other.data.map { f(s, $0) })
-        }
-        let (rows, strides) = Shape.coalesced(outShape, [Shape.broadcastStrides(shape, to: outShape),
-                                                         Shape.broadcastStrides(other.shape, to: outShape),
-                                                         Shape.strides(outShape)])
-        let n = rows.last!
-        let ia = strides[0].last!, ib = strides[1].last!
+    func zipBroadcast<F: BinaryElementFunction>(_ other: NDArray, _ f: F) -> NDArray where F.S == S {
+        let outShape = shape == other.shape ? shape : Shape.broadcast(shape, other.shape)
         var out = [S](overwrittenCount: Shape.count(outShape))
-        data.withUnsafeBufferPointer { a in
-            other.data.withUnsafeBufferPointer { b in
-                out.withUnsafeMutableBufferPointer { o in
-                    forEachRow(shape: rows, strides: strides) { off in
-                        let (pa, pb, po) = (off[0], off[1], off[2])
-                        switch (ia, ib) {
-                        case (1, 0):
-                            let y = b[pb]
-                            for j in 0..<n { o[po + j] = f(a[pa + j], y) }
-                        case (0, 1):
-                            let x = a[pa]
-                            for j in 0..<n { o[po + j] = f(x, b[pb + j]) }
-                        default:
-                            for j in 0..<n { o[po + j] = f(a[pa + j * ia], b[pb + j * ib]) }
+        data.withUnsafeBufferPointer { ab in
+            other.data.withUnsafeBufferPointer { bb in
+                out.withUnsafeMutableBufferPointer { ob in
+                    guard let (a, o) = sharedPointers(ab, ob), let b = bb.baseAddress.map(SharedPointer.init) else { return }
+                    if count == ob.count && other.count == ob.count {
+                        parallelRanges(ob.count) { items in
+                            for i in items { o.base[i] = f(a.base[i], b.base[i]) }
+                        }
+                    } else if other.count == 1 {
+                        let y = b.base[0]
+                        parallelRanges(ob.count) { items in
+                            for i in items { o.base[i] = f(a.base[i], y) }
+                        }
+                    } else if count == 1 {
+                        let x = a.base[0]
+                        parallelRanges(ob.count) { items in
+                            for i in items { o.base[i] = f(x, b.base[i]) }
+                        }
+                    } else {
+                        let (rows, strides) = Shape.coalesced(outShape, [Shape.broadcastStrides(shape, to: outShape),
+                                                                         Shape.broadcastStrides(other.shape, to: outShape),
+                                                                         Shape.strides(outShape)])
+                        let n = rows.last!
+                        let ia = strides[0].last!, ib = strides[1].last!
+                        parallelForEachRow(shape: rows, strides: strides) { off in
+                            let (pa, pb, po) = (a.base + off[0], b.base + off[1], o.base + off[2])
+                            switch (ia, ib) {
+                            case (1, 0):
+                                let y = pb[0]
+                                for j in 0..<n { po[j] = f(pa[j], y) }
+                            case (0, 1):
+                                let x = pa[0]
+                                for j in 0..<n { po[j] = f(x, pb[j]) }
+                            default:
+                                for j in 0..<n { po[j] = f(pa[j * ia], pb[j * ib]) }
+                            }
                         }
                     }
                 }
@@ -106,10 +108,71 @@ extension NDArray {
     /// 1 where the element is > 0, else `slope` (the derivative mask of leaky ReLU).
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func leakyReLUMask(slope: S) -> NDArray { map { $0 > 0 ? 1 : slope } }
+    public func leakyReLUMask(slope: S) -> NDArray { map(LeakyReLUSlope(negativeSlope: slope)) }
 
     /// `ifNonNegative` where the element is ≥ 0, else `ifNegative` (e.g. sign masks).
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func mask(ifNonNegative: S, ifNegative: S) -> NDArray { map { $0 >= 0 ? ifNonNegative : ifNegative } }
+    public func mask(ifNonNegative: S, ifNegative: S) -> NDArray {
+        map(SignChoice(ifNonNegative: ifNonNegative, ifNegative: ifNegative))
+    }
+}
+
+/// Shareable pointers to a source and a destination buffer, or nil when the
+/// destination is empty (an empty buffer may have no address).
+@inline(__always)
+func sharedPointers<Source, Destination>(_ source: UnsafeBufferPointer<Source>,
+                                         _ destination: UnsafeMutableBufferPointer<Destination>)
+    -> (SharedPointer<Source>, SharedPointer<Destination>)? {
+    guard !destination.isEmpty, let s = source.baseAddress, let d = destination.baseAddress else { return nil }
+    return (SharedPointer(s), SharedPointer(d))
+}
+
+// Elementwise functions as types rather than closures: the loops of `map` and
+// `zipBroadcast` run in closures handed to the workers, and only a generic
+// parameter (not a captured closure) gets each loop compiled, and vectorised,
+// for its function.
+
+/// A function of one element.
+protocol UnaryElementFunction: Sendable {
+    associatedtype S: TensorScalar
+    func callAsFunction(_ x: S) -> S
+}
+
+/// A function of two elements.
+protocol BinaryElementFunction: Sendable {
+    associatedtype S: TensorScalar
+    func callAsFunction(_ x: S, _ y: S) -> S
+}
+
+private struct Sum<S: TensorScalar>: BinaryElementFunction {
+    @inline(__always) func callAsFunction(_ x: S, _ y: S) -> S { x + y }
+}
+private struct Difference<S: TensorScalar>: BinaryElementFunction {
+    @inline(__always) func callAsFunction(_ x: S, _ y: S) -> S { x - y }
+}
+private struct Product<S: TensorScalar>: BinaryElementFunction {
+    @inline(__always) func callAsFunction(_ x: S, _ y: S) -> S { x * y }
+}
+private struct Quotient<S: TensorScalar>: BinaryElementFunction {
+    @inline(__always) func callAsFunction(_ x: S, _ y: S) -> S { x / y }
+}
+private struct Negation<S: TensorScalar>: UnaryElementFunction {
+    @inline(__always) func callAsFunction(_ x: S) -> S { -x }
+}
+private struct Exponential<S: TensorScalar>: UnaryElementFunction {
+    @inline(__always) func callAsFunction(_ x: S) -> S { S.exp(x) }
+}
+private struct Logarithm<S: TensorScalar>: UnaryElementFunction {
+    @inline(__always) func callAsFunction(_ x: S) -> S { S.log(x) }
+}
+/// 1 for x > 0, else the negative slope: leaky ReLU's derivative.
+private struct LeakyReLUSlope<S: TensorScalar>: UnaryElementFunction {
+    let negativeSlope: S
+    @inline(__always) func callAsFunction(_ x: S) -> S { x > 0 ? 1 : negativeSlope }
+}
+/// One value for x ≥ 0, another for x < 0.
+private struct SignChoice<S: TensorScalar>: UnaryElementFunction {
+    let ifNonNegative: S, ifNegative: S
+    @inline(__always) func callAsFunction(_ x: S) -> S { x >= 0 ? ifNonNegative : ifNegative }
 }

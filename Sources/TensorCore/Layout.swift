@@ -17,14 +17,15 @@ extension NDArray {
         let n = rows.last!
         let step = strides[0].last!
         var out = [S](overwrittenCount: Shape.count(outShape))
-        data.withUnsafeBufferPointer { a in
-            out.withUnsafeMutableBufferPointer { o in
-                forEachRow(shape: rows, strides: strides) { off in
-                    let (p, q) = (off[0], off[1])
+        data.withUnsafeBufferPointer { ab in
+            out.withUnsafeMutableBufferPointer { ob in
+                guard let (a, o) = sharedPointers(ab, ob) else { return }
+                parallelForEachRow(shape: rows, strides: strides) { off in
+                    let (p, q) = (a.base + off[0], o.base + off[1])
                     switch step {
-                    case 0: for j in 0..<n { o[q + j] = a[p] }
-                    case 1: for j in 0..<n { o[q + j] = a[p + j] }
-                    default: for j in 0..<n { o[q + j] = a[p + j * step] }
+                    case 0: q.update(repeating: p[0], count: n)
+                    case 1: q.update(from: p, count: n)
+                    default: for j in 0..<n { q[j] = p[j * step] }
                     }
                 }
             }
@@ -120,15 +121,18 @@ extension NDArray {
         outShape[rank - 2] = ph
         outShape[rank - 1] = pw
         var out = [S](overwrittenCount: Shape.count(outShape))
-        data.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                for plane in 0..<(count / Swift.max(h * w, 1)) {
-                    for y in 0..<ph {
-                        let s = src.baseAddress! + (plane * h + reflectedIndex(y, amount, h)) * w
-                        let d = dst.baseAddress! + (plane * ph + y) * pw
-                        for x in 0..<amount { d[x] = s[columns[x]] }
-                        (d + amount).update(from: s, count: w)
-                        for x in (amount + w)..<pw { d[x] = s[columns[x]] }
+        data.withUnsafeBufferPointer { sb in
+            out.withUnsafeMutableBufferPointer { db in
+                guard let (src, dst) = sharedPointers(sb, db) else { return }
+                parallelRanges(count / (h * w), itemSize: ph * pw) { planes in
+                    for plane in planes {
+                        for y in 0..<ph {
+                            let s = UnsafePointer(src.base) + (plane * h + reflectedIndex(y, amount, h)) * w
+                            let d = dst.base + (plane * ph + y) * pw
+                            for x in 0..<amount { d[x] = s[columns[x]] }
+                            (d + amount).update(from: s, count: w)
+                            for x in (amount + w)..<pw { d[x] = s[columns[x]] }
+                        }
                     }
                 }
             }
@@ -149,16 +153,20 @@ extension NDArray {
         let (h, w) = reflectionPadSides(unpadded: outShape, amount)
         let (ph, pw) = (shape[rank - 2], shape[rank - 1])
         let columns = (0..<pw).map { reflectedIndex($0, amount, w) }
-        var out = [S](repeating: 0, count: Shape.count(outShape))
-        data.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                for plane in 0..<(count / Swift.max(ph * pw, 1)) {
-                    for y in 0..<ph {
-                        let s = src.baseAddress! + (plane * ph + y) * pw
-                        let d = dst.baseAddress! + (plane * h + reflectedIndex(y, amount, h)) * w
-                        for x in 0..<amount { d[columns[x]] += s[x] }
-                        for x in 0..<w { d[x] += s[amount + x] }
-                        for x in (amount + w)..<pw { d[columns[x]] += s[x] }
+        var out = [S](overwrittenCount: Shape.count(outShape))
+        data.withUnsafeBufferPointer { sb in
+            out.withUnsafeMutableBufferPointer { db in
+                guard let (src, dst) = sharedPointers(sb, db) else { return }
+                parallelRanges(count / (ph * pw), itemSize: ph * pw) { planes in
+                    (dst.base + planes.lowerBound * h * w).update(repeating: 0, count: planes.count * h * w)
+                    for plane in planes {
+                        for y in 0..<ph {
+                            let s = UnsafePointer(src.base) + (plane * ph + y) * pw
+                            let d = dst.base + (plane * h + reflectedIndex(y, amount, h)) * w
+                            for x in 0..<amount { d[columns[x]] += s[x] }
+                            for x in 0..<w { d[x] += s[amount + x] }
+                            for x in (amount + w)..<pw { d[columns[x]] += s[x] }
+                        }
                     }
                 }
             }

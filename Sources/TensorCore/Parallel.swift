@@ -17,6 +17,22 @@ func parallelFor(_ count: Int, _ body: @Sendable (Int) -> Void) {
     }
 }
 
+/// Elements of work per worker below which a memory-bound loop stays on the
+/// calling thread: waking a worker costs about as much as streaming this many
+/// values.
+let memoryBoundGrain = 1 << 14
+
+/// Runs `body(items)` on contiguous ranges covering 0..<count: one range per
+/// worker (up to `BLASInfo.threadCount`), each worth at least
+/// `memoryBoundGrain` elements when an item is `itemSize` elements, else one
+/// range on the calling thread. For memory-bound loops (elementwise,
+/// pooling, layout) whose items write disjoint outputs; `body` must not issue
+/// BLAS products.
+func parallelRanges(_ count: Int, itemSize: Int = 1, _ body: @Sendable (_ items: Range<Int>) -> Void) {
+    let workers = min(BLASInfo.threadCount, count, count * itemSize / memoryBoundGrain)
+    forEachWorkerShare(count, workers: max(1, workers)) { _, items in body(items) }
+}
+
 /// How many shares `parallelShares` splits `count` items into.
 func shareCount(_ count: Int) -> Int { max(1, min(BLASInfo.threadCount, count)) }
 
@@ -40,10 +56,12 @@ func sumOfShares<T: AdditiveArithmetic>(_ blocks: [T], count: Int) -> [T] {
     return (0..<count).map { k in stride(from: k, to: blocks.count, by: count).reduce(.zero) { $0 + blocks[$1] } }
 }
 
-/// Runs `body(share, items)` on `shareCount(count)` workers, each with its
-/// contiguous share of 0..<count (in the calling thread when there is one).
-private func forEachWorkerShare(_ count: Int, _ body: @Sendable (_ share: Int, _ items: Range<Int>) -> Void) {
-    let workers = shareCount(count)
+/// Runs `body(share, items)` on `workers` (default `shareCount(count)`)
+/// workers, each with its contiguous share of 0..<count (in the calling
+/// thread when there is one).
+private func forEachWorkerShare(_ count: Int, workers: Int? = nil,
+                                _ body: @Sendable (_ share: Int, _ items: Range<Int>) -> Void) {
+    let workers = workers ?? shareCount(count)
     guard workers > 1 else {
         body(0, 0..<count)
         return

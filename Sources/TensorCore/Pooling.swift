@@ -29,13 +29,14 @@ public struct PoolGeometry: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Calls `body(outputIndex, planeOffset, rows, columns)` for every output
-    /// position, with the in-bounds rows and columns of its window.
+    /// position of the planes in `planes` (of the N·C of input `x`), with the
+    /// in-bounds rows and columns of its window.
     @inline(__always)
-    func forEachWindow(_ x: [Int], _ body: (Int, Int, Range<Int>, Range<Int>) -> Void) {
+    func forEachWindow(_ x: [Int], planes: Range<Int>, _ body: (Int, Int, Range<Int>, Range<Int>) -> Void) {
         let out = outputShape(x)
         let (h, w, ho, wo) = (x[2], x[3], out[2], out[3])
-        var o = 0
-        for plane in 0..<(x[0] * x[1]) {
+        var o = planes.lowerBound * ho * wo
+        for plane in planes {
             let offset = plane * h * w
             for oy in 0..<ho {
                 let y0 = oy * stride - padding
@@ -50,6 +51,13 @@ public struct PoolGeometry: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
+/// Runs `body(planes)` over the N·C planes of an [N,C,H,W] array split over
+/// the workers (`parallelRanges`, an item being a plane of H·W elements).
+@inline(__always)
+func parallelPlanes(_ shape: [Int], _ body: @Sendable (_ planes: Range<Int>) -> Void) {
+    parallelRanges(shape[0] * shape[1], itemSize: shape[2] * shape[3], body)
+}
+
 extension NDArray {
     /// Flat index into `x` [N,C,H,W] of the first maximum of each pooling
     /// window: the positions max pooling selects, [N·C·Ho·Wo].
@@ -61,19 +69,22 @@ extension NDArray {
         let w = x.shape[3]
         x.data.withUnsafeBufferPointer { xb in
             result.withUnsafeMutableBufferPointer { rb in
-                g.forEachWindow(x.shape) { o, offset, rows, columns in
-                    var best = offset + rows.lowerBound * w + columns.lowerBound
-                    var bestValue = xb[best]
-                    for iy in rows {
-                        let row = offset + iy * w
-                        for ix in columns {
-                            // Selects, not branches: which element wins is data, not a pattern to predict.
-                            let value = xb[row + ix], larger = value > bestValue
-                            best = larger ? row + ix : best
-                            bestValue = larger ? value : bestValue
+                guard let xp = xb.baseAddress.map(SharedPointer.init), let rp = rb.baseAddress.map(SharedPointer.init) else { return }
+                parallelPlanes(x.shape) { planes in
+                    g.forEachWindow(x.shape, planes: planes) { o, offset, rows, columns in
+                        var best = offset + rows.lowerBound * w + columns.lowerBound
+                        var bestValue = xp.base[best]
+                        for iy in rows {
+                            let row = offset + iy * w
+                            for ix in columns {
+                                // Selects, not branches: which element wins is data, not a pattern to predict.
+                                let value = xp.base[row + ix], larger = value > bestValue
+                                best = larger ? row + ix : best
+                                bestValue = larger ? value : bestValue
+                            }
                         }
+                        rp.base[o] = Int32(truncatingIfNeeded: best)
                     }
-                    rb[o] = Int32(truncatingIfNeeded: best)
                 }
             }
         }
@@ -88,21 +99,37 @@ extension NDArray {
     public static func maxPoolSelect(_ values: NDArray, positions: [Int32], outputShape: [Int]) -> NDArray {
         require(positions.count == Shape.count(outputShape),
                 "maxPoolSelect: \(positions.count) positions for output \(outputShape)")
-        let out = values.data.withUnsafeBufferPointer { vb in positions.map { vb[Int($0)] } }
+        var out = [S](overwrittenCount: positions.count)
+        values.data.withUnsafeBufferPointer { vb in positions.withUnsafeBufferPointer { pb in out.withUnsafeMutableBufferPointer { ob in
+            guard let (pp, op) = sharedPointers(pb, ob), let vp = vb.baseAddress.map(SharedPointer.init) else { return }
+            parallelRanges(ob.count) { items in
+                for o in items { op.base[o] = vp.base[Int(pp.base[o])] }
+            }
+        } } }
         return NDArray(shape: outputShape, data: out)
     }
 
     /// Adjoint of `maxPoolSelect` in `values`: each element of `grad`
-    /// [N,C,Ho,Wo] added at its position in a zero array of `inputShape`.
+    /// [N,C,Ho,Wo] added at its position in a zero array of `inputShape`
+    /// [N,C,H,W]. Positions of a plane's outputs lie in the same plane.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public static func maxPoolScatter(_ grad: NDArray, positions: [Int32], inputShape: [Int]) -> NDArray {
         require(positions.count == grad.count, "maxPoolScatter: \(positions.count) positions for gradient \(grad.shape)")
-        var out = [S](repeating: 0, count: Shape.count(inputShape))
+        require(inputShape.count == 4 && grad.rank == 4 && grad.shape[0] * grad.shape[1] == inputShape[0] * inputShape[1],
+                "maxPoolScatter: gradient \(grad.shape) for input \(inputShape)")
+        var out = [S](overwrittenCount: Shape.count(inputShape))
+        let (planeIn, planeOut) = (inputShape[2] * inputShape[3], grad.shape[2] * grad.shape[3])
         grad.data.withUnsafeBufferPointer { gb in
             out.withUnsafeMutableBufferPointer { ob in
                 positions.withUnsafeBufferPointer { pb in
-                    for o in 0..<pb.count { ob[Int(pb[o])] += gb[o] }
+                    guard let (gp, op) = sharedPointers(gb, ob), let pp = pb.baseAddress.map(SharedPointer.init) else { return }
+                    parallelPlanes(inputShape) { planes in
+                        (op.base + planes.lowerBound * planeIn).update(repeating: 0, count: planes.count * planeIn)
+                        for o in (planes.lowerBound * planeOut)..<(planes.upperBound * planeOut) {
+                            op.base[Int(pp.base[o])] += gp.base[o]
+                        }
+                    }
                 }
             }
         }
@@ -120,10 +147,13 @@ extension NDArray {
         let w = x.shape[3]
         x.data.withUnsafeBufferPointer { xb in
             out.withUnsafeMutableBufferPointer { ob in
-                g.forEachWindow(x.shape) { o, offset, rows, columns in
-                    var acc: S = 0
-                    for iy in rows { for ix in columns { acc += xb[offset + iy * w + ix] } }
-                    ob[o] = acc * scale
+                guard let (xp, op) = sharedPointers(xb, ob) else { return }
+                parallelPlanes(x.shape) { planes in
+                    g.forEachWindow(x.shape, planes: planes) { o, offset, rows, columns in
+                        var acc: S = 0
+                        for iy in rows { for ix in columns { acc += xp.base[offset + iy * w + ix] } }
+                        op.base[o] = acc * scale
+                    }
                 }
             }
         }
@@ -140,13 +170,17 @@ extension NDArray {
         // A same-size window is symmetric about its centre: the transpose is the same average.
         if g.keepsSize { return boxAverage(grad, g) }
         let scale = 1 / S(g.kernel * g.kernel)
-        var out = [S](repeating: 0, count: Shape.count(inputShape))
-        let w = inputShape[3]
+        var out = [S](overwrittenCount: Shape.count(inputShape))
+        let (w, plane) = (inputShape[3], inputShape[2] * inputShape[3])
         grad.data.withUnsafeBufferPointer { gb in
             out.withUnsafeMutableBufferPointer { ob in
-                g.forEachWindow(inputShape) { o, offset, rows, columns in
-                    let v = gb[o] * scale
-                    for iy in rows { for ix in columns { ob[offset + iy * w + ix] += v } }
+                guard let (gp, op) = sharedPointers(gb, ob) else { return }
+                parallelPlanes(inputShape) { planes in
+                    (op.base + planes.lowerBound * plane).update(repeating: 0, count: planes.count * plane)
+                    g.forEachWindow(inputShape, planes: planes) { o, offset, rows, columns in
+                        let v = gp.base[o] * scale
+                        for iy in rows { for ix in columns { op.base[offset + iy * w + ix] += v } }
+                    }
                 }
             }
         }
@@ -162,14 +196,15 @@ extension NDArray {
         _ = g.outputShape(x.shape)
         let (h, w, r) = (x.shape[2], x.shape[3], g.padding)
         let scale = 1 / S(g.kernel * g.kernel)
-        var out = [S](repeating: 0, count: x.count)
-        var rows = [S](repeating: 0, count: h * w)
+        var out = [S](overwrittenCount: x.count)
         x.data.withUnsafeBufferPointer { xb in
             out.withUnsafeMutableBufferPointer { ob in
-                rows.withUnsafeMutableBufferPointer { tb in
-                    let t = tb.baseAddress!
-                    for plane in 0..<(x.count / Swift.max(h * w, 1)) {
-                        let src = xb.baseAddress! + plane * h * w, dst = ob.baseAddress! + plane * h * w
+                guard let (xp, op) = sharedPointers(xb, ob) else { return }
+                parallelPlanes(x.shape) { planes in
+                    let t = UnsafeMutablePointer<S>.allocate(capacity: h * w)
+                    defer { t.deallocate() }
+                    for plane in planes {
+                        let src = UnsafePointer(xp.base) + plane * h * w, dst = op.base + plane * h * w
                         // Along each row: t[y, i] = Σ x[y, i+d] for |d| ≤ r, inside the row.
                         t.update(from: src, count: h * w)
                         for y in 0..<h {
@@ -180,6 +215,7 @@ extension NDArray {
                             }
                         }
                         // Along each column: out[y] = Σ t[y+d] for |d| ≤ r, inside the image; then scale.
+                        dst.update(repeating: 0, count: h * w)
                         for y in 0..<h {
                             let row = dst + y * w
                             for d in Swift.max(-r, -y)...Swift.min(r, h - 1 - y) {

@@ -72,22 +72,32 @@ public enum Shape {
     }
 }
 
-/// Calls `body(offsets)` once per innermost row of `shape`, where `offsets[k]`
-/// is the flat offset of the row's first element in operand k (given by
-/// `strides[k]`). The row has `shape.last` elements, stepping `strides[k].last`.
+/// Calls `body(offsets)` once per innermost row of `shape` numbered in `rows`
+/// (row-major; default all), where `offsets[k]` is the flat offset of the
+/// row's first element in operand k (given by `strides[k]`). The row has
+/// `shape.last` elements, stepping `strides[k].last`.
 @inline(__always)
-func forEachRow(shape: [Int], strides: [[Int]], _ body: (UnsafeMutableBufferPointer<Int>) -> Void) {
+func forEachRow(shape: [Int], strides: [[Int]], rows: Range<Int>? = nil,
+                _ body: (UnsafeMutableBufferPointer<Int>) -> Void) {
     let operands = strides.count
     let rank = shape.count
+    let rows = rows ?? 0..<rowCount(shape)
+    if rows.isEmpty || Shape.count(shape) == 0 { return }
     var offsets = [Int](repeating: 0, count: operands)
     if rank <= 1 {
-        if Shape.count(shape) > 0 { offsets.withUnsafeMutableBufferPointer { body($0) } }
+        offsets.withUnsafeMutableBufferPointer { body($0) }
         return
     }
-    if Shape.count(shape) == 0 { return }
+    // The multi-index over all axes but the last of the first row, and its offsets.
     var index = [Int](repeating: 0, count: rank - 1)
+    var rest = rows.lowerBound
+    for axis in stride(from: rank - 2, through: 0, by: -1) {
+        index[axis] = rest % shape[axis]
+        rest /= shape[axis]
+        for k in 0..<operands { offsets[k] += index[axis] * strides[k][axis] }
+    }
     offsets.withUnsafeMutableBufferPointer { off in
-        while true {
+        for _ in rows {
             body(off)
             // Increment the multi-index over all axes but the last.
             var axis = rank - 2
@@ -99,7 +109,17 @@ func forEachRow(shape: [Int], strides: [[Int]], _ body: (UnsafeMutableBufferPoin
                 index[axis] = 0
                 axis -= 1
             }
-            if axis < 0 { return }
         }
+    }
+}
+
+/// How many innermost rows `forEachRow` visits for `shape` (1 for rank ≤ 1).
+func rowCount(_ shape: [Int]) -> Int { shape.count <= 1 ? 1 : Shape.count(Array(shape.dropLast())) }
+
+/// `forEachRow` over all rows, split into contiguous row ranges over the
+/// workers (`parallelRanges`). Rows must write disjoint outputs.
+func parallelForEachRow(shape: [Int], strides: [[Int]], _ body: @Sendable (UnsafeMutableBufferPointer<Int>) -> Void) {
+    parallelRanges(rowCount(shape), itemSize: shape.last ?? 1) { rows in
+        forEachRow(shape: shape, strides: strides, rows: rows, body)
     }
 }

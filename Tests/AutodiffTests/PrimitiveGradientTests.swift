@@ -19,7 +19,7 @@ struct GradCase: Sendable, CustomTestStringConvertible {
     func inputs(seed: UInt64) -> [NDArray<Double>] {
         var rng = RandomStream(seed: seed)
         let x = GradCheck.random(inputShapes, &rng)
-        return positive ? x.map { $0.map { 0.5 + abs($0) } } : x
+        return positive ? x.map { NDArray(shape: $0.shape, data: $0.data.map { 0.5 + abs($0) }) } : x
     }
 
     /// Output values with inputs as differentiable leaves (so blocks that take

@@ -1,4 +1,5 @@
 import CDirectConv
+import Synchronization
 import Testing
 @testable import TensorCore
 
@@ -249,5 +250,82 @@ private func relativeError(_ fast: NDArray<Float>, _ reference: NDArray<Double>)
             let message = String(decoding: result.standardErrorContent, as: UTF8.self)
             #expect(message.contains("[2, 3]") && message.contains("[4]"), "message: \(message)")
         }
+    }
+}
+
+/// The memory-bound kernels split over the workers (`parallelRanges`) on
+/// arrays large enough to be split, against plain loops written here.
+@Suite struct WorkerSplitKernels {
+    /// [8, 17, 29, 31]: 122 264 elements, several workers' worth.
+    static let shape = [8, 17, 29, 31]
+
+    @Test func rangesCoverEveryItemOnceAndSplitLargeWork() {
+        let seen = Mutex<[Range<Int>]>([])
+        parallelRanges(1000, itemSize: 4 * memoryBoundGrain) { items in seen.withLock { $0.append(items) } }
+        let ranges = seen.withLock { $0 }.sorted { $0.lowerBound < $1.lowerBound }
+        #expect(ranges.first?.lowerBound == 0 && ranges.last?.upperBound == 1000)
+        #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
+        #expect(ranges.count == min(BLASInfo.threadCount, 1000))
+        let small = Mutex(0)
+        parallelRanges(memoryBoundGrain, itemSize: 1) { _ in small.withLock { $0 += 1 } }
+        #expect(small.withLock { $0 } == 1, "less than two workers' worth stays on the calling thread")
+    }
+
+    @Test func elementwiseAndBroadcasting() {
+        var rng = RandomStream(seed: 5)
+        let x: NDArray<Float> = rng.normal(Self.shape), y: NDArray<Float> = rng.normal(Self.shape)
+        let channel: NDArray<Float> = rng.normal([1, 17, 1, 1]), row: NDArray<Float> = rng.normal([31])
+        #expect(x.applying(.multiply, y).data == zip(x.data, y.data).map { $0 * $1 })
+        #expect(x.applying(.divide, NDArray(scalar: 3)).data == x.data.map { $0 / 3 })
+        #expect(NDArray(scalar: 2).applying(.subtract, x).data == x.data.map { 2 - $0 })
+        #expect(x.applying(.exp).data == x.data.map { Float.exp($0) })
+        #expect(x.leakyReLUMask(slope: 0.1).data == x.data.map { $0 > 0 ? 1 : 0.1 })
+        let plane = 29 * 31
+        #expect(x.applying(.add, channel).data == x.data.indices.map { x.data[$0] + channel.data[($0 / plane) % 17] })
+        #expect(channel.applying(.subtract, x).data == x.data.indices.map { channel.data[($0 / plane) % 17] - x.data[$0] })
+        #expect(x.applying(.multiply, row).data == x.data.indices.map { x.data[$0] * row.data[$0 % 31] })
+        #expect(channel.expanded(to: Self.shape).data == x.data.indices.map { channel.data[($0 / plane) % 17] })
+        let permuted = x.permuted([0, 2, 3, 1])
+        #expect(permuted.shape == [8, 29, 31, 17])
+        #expect(permuted.data.indices.allSatisfy { i in
+            let (c, rest) = (i % 17, i / 17)
+            let (xx, yy, n) = (rest % 31, (rest / 31) % 29, rest / (31 * 29))
+            return permuted.data[i] == x.data[((n * 17 + c) * 29 + yy) * 31 + xx]
+        })
+    }
+
+    @Test(arguments: [PoolGeometry(kernel: 3, stride: 2, padding: 1), PoolGeometry(kernel: 3, stride: 1, padding: 1)])
+    func poolingAndItsAdjoints(_ g: PoolGeometry) {
+        var rng = RandomStream(seed: 7)
+        let x: NDArray<Double> = rng.normal(Self.shape)
+        let outShape = g.outputShape(Self.shape)
+        let positions = NDArray.maxPoolPositions(x, g)
+        let pooled = NDArray.maxPoolSelect(x, positions: positions, outputShape: outShape)
+        #expect(pooled == ReferenceKernels.maxPool(x, g))
+        let gradient: NDArray<Double> = rng.normal(outShape)
+        var scattered = [Double](repeating: 0, count: x.count)
+        for (o, p) in positions.enumerated() { scattered[Int(p)] += gradient.data[o] }
+        #expect(NDArray.maxPoolScatter(gradient, positions: positions, inputShape: Self.shape).data == scattered)
+        #expect(relativeError(NDArray.avgPool(x.converted(to: Float.self), g), ReferenceKernels.avgPool(x, g)) < 1e-5)
+        // ⟨avgPool(x), g⟩ = ⟨x, avgPoolTranspose(g)⟩.
+        let left = zip(NDArray.avgPool(x, g).data, gradient.data).reduce(0) { $0 + $1.0 * $1.1 }
+        let right = zip(x.data, NDArray.avgPoolTranspose(gradient, inputShape: Self.shape, g).data).reduce(0) { $0 + $1.0 * $1.1 }
+        #expect(abs(left - right) <= 1e-9 * abs(left))
+    }
+
+    @Test func reflectionPaddingAndItsAdjoint() {
+        var rng = RandomStream(seed: 9)
+        let x: NDArray<Double> = rng.normal(Self.shape)
+        let padded = x.reflectionPadded(2)
+        #expect(padded.shape == [8, 17, 33, 35])
+        func reflected(_ i: Int, _ length: Int) -> Int { i < 0 ? -i : (i >= length ? 2 * (length - 1) - i : i) }
+        #expect(padded.data.indices.allSatisfy { i in
+            let (px, py, p) = (i % 35, (i / 35) % 33, i / (35 * 33))
+            return padded.data[i] == x.data[(p * 29 + reflected(py - 2, 29)) * 31 + reflected(px - 2, 31)]
+        })
+        let y: NDArray<Double> = rng.normal(padded.shape)
+        let left = zip(padded.data, y.data).reduce(0) { $0 + $1.0 * $1.1 }
+        let right = zip(x.data, y.reflectionPadAdjoint(2).data).reduce(0) { $0 + $1.0 * $1.1 }
+        #expect(abs(left - right) <= 1e-9 * abs(left))
     }
 }
