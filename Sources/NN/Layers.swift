@@ -55,5 +55,6 @@ public func batchNorm<S>(_ x: Tensor<S>, scale: Tensor<S>, shift: Tensor<S>, eps
     featureShape[1] = x.shape[1]
     let centred = x - x.mean(axes: axes)
     let variance = (centred * centred).mean(axes: axes)
-    return centred / (variance + epsilon).squareRoot() * scale.reshaped(featureShape) + shift.reshaped(featureShape)
+    // The per-feature factor scale / √(variance + ε) first: one pass over x instead of a divide and a multiply.
+    return centred * (scale.reshaped(featureShape) / (variance + epsilon).squareRoot()) + shift.reshaped(featureShape)
 }

@@ -19,6 +19,12 @@ public struct PoolGeometry: Hashable, Sendable, CustomStringConvertible {
     /// has the input's size, and average pooling is its own transpose.
     var keepsSize: Bool { stride == 1 && kernel == 2 * padding + 1 }
 
+    /// Windows side by side without overlap or padding that cover input
+    /// [N, C, H, W] exactly (stride = kernel, which divides H and W).
+    func tiles(_ x: [Int]) -> Bool {
+        stride == kernel && padding == 0 && x.count == 4 && x[2] % kernel == 0 && x[3] % kernel == 0
+    }
+
     /// Output shape for input [N, C, H, W].
     public func outputShape(_ x: [Int]) -> [Int] {
         require(x.count == 4, "pooling needs input [N,C,H,W], got \(x)")
@@ -169,6 +175,7 @@ extension NDArray {
                      "avgPoolTranspose: gradient \(grad.shape) does not match input \(inputShape) (\(g))")
         // A same-size window is symmetric about its centre: the transpose is the same average.
         if g.keepsSize { return boxAverage(grad, g) }
+        if g.tiles(inputShape) { return tileSpread(grad, inputShape: inputShape, g) }
         let scale = 1 / S(g.kernel * g.kernel)
         var out = [S](overwrittenCount: Shape.count(inputShape))
         let (w, plane) = (inputShape[3], inputShape[2] * inputShape[3])
@@ -180,6 +187,36 @@ extension NDArray {
                     g.forEachWindow(inputShape, planes: planes) { o, offset, rows, columns in
                         let v = gp.base[o] * scale
                         for iy in rows { for ix in columns { op.base[offset + iy * w + ix] += v } }
+                    }
+                }
+            }
+        }
+        return NDArray(shape: inputShape, data: out)
+    }
+
+    /// `avgPoolTranspose` for windows that tile the input (`tiles`): each
+    /// input element is written once, with its window's gradient / kernel²
+    /// (nearest-neighbour upsampling, scaled). grad [N,C,Ho,Wo] → `inputShape`.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    static func tileSpread(_ grad: NDArray, inputShape: [Int], _ g: PoolGeometry) -> NDArray {
+        let (k, ho, wo) = (g.kernel, grad.shape[2], grad.shape[3])
+        let scale = 1 / S(k * k)
+        var out = [S](overwrittenCount: Shape.count(inputShape))
+        grad.data.withUnsafeBufferPointer { gb in
+            out.withUnsafeMutableBufferPointer { ob in
+                guard let (gp, op) = sharedPointers(gb, ob) else { return }
+                parallelPlanes(inputShape) { planes in
+                    for plane in planes {
+                        for oy in 0..<ho {
+                            let source = UnsafePointer(gp.base) + (plane * ho + oy) * wo
+                            let first = op.base + (plane * ho + oy) * k * wo * k
+                            for ox in 0..<wo {
+                                let v = source[ox] * scale
+                                for kx in 0..<k { first[ox * k + kx] = v }
+                            }
+                            for ky in 1..<k { (first + ky * wo * k).update(from: first, count: wo * k) }
+                        }
                     }
                 }
             }

@@ -313,6 +313,21 @@ private func relativeError(_ fast: NDArray<Float>, _ reference: NDArray<Double>)
         #expect(abs(left - right) <= 1e-9 * abs(left))
     }
 
+    /// Windows that tile the input (nearest-neighbour upsampling's path), on a
+    /// small array and on one split over the workers: ⟨avgPool(x), g⟩ = ⟨x, avgPoolTranspose(g)⟩.
+    @Test(arguments: [([2, 3, 4, 6], 2), ([8, 17, 28, 30], 2), ([3, 2, 9, 6], 3)])
+    func tiledAveragePoolTranspose(_ shape: [Int], _ kernel: Int) {
+        let g = PoolGeometry(kernel: kernel, stride: kernel)
+        #expect(g.tiles(shape))
+        var rng = RandomStream(seed: 11)
+        let x: NDArray<Double> = rng.normal(shape), gradient: NDArray<Double> = rng.normal(g.outputShape(shape))
+        let spread = NDArray.avgPoolTranspose(gradient, inputShape: shape, g)
+        let left = zip(NDArray.avgPool(x, g).data, gradient.data).reduce(0) { $0 + $1.0 * $1.1 }
+        let right = zip(x.data, spread.data).reduce(0) { $0 + $1.0 * $1.1 }
+        #expect(abs(left - right) <= 1e-9 * abs(left))
+        #expect(abs(spread.data.reduce(0, +) - gradient.data.reduce(0, +)) < 1e-9 * Double(spread.count))
+    }
+
     @Test func reflectionPaddingAndItsAdjoint() {
         var rng = RandomStream(seed: 9)
         let x: NDArray<Double> = rng.normal(Self.shape)
