@@ -167,13 +167,27 @@ extension ConvProblem {
     /// (none when `columnsAreImage`).
     var columnScratch: Int { columnsAreImage ? 0 : patch * pixels }
 
-    /// Group g's column matrix of `image`, [patch, pixels]: the image's own
-    /// channels when `columnsAreImage`, else their im2col in `scratch`.
+    /// Runs `body(share, image, group, columns)` for every image of `x`
+    /// [N,C,H,W] and every group, each worker on its share of the batch
+    /// (`forEachShare`); `columns` is the group's column matrix of the image,
+    /// [patch, pixels]: the image's own channels when `columnsAreImage`, else
+    /// their im2col in the worker's scratch.
     @inline(__always)
-    func columnMatrix<S: TensorScalar>(of image: UnsafePointer<S>, group g: Int, scratch: UnsafeMutablePointer<S>) -> UnsafePointer<S> {
-        guard !columnsAreImage else { return image + g * cg * pixels }
-        im2col(image, channel: g * cg, into: scratch, rowStride: pixels)
-        return UnsafePointer(scratch)
+    func forEachColumnMatrix<S: TensorScalar>(of x: SharedPointer<S>,
+                                              _ body: @Sendable (_ share: Int, _ image: Int, _ group: Int, _ columns: UnsafePointer<S>) -> Void) {
+        forEachShare(scratch: columnScratch) { (share, images, scratch: UnsafeMutablePointer<S>) in
+            for i in images {
+                let image = UnsafePointer(x.base) + i * imageSize
+                for g in 0..<groups {
+                    if columnsAreImage {
+                        body(share, i, g, image + g * cg * pixels)
+                    } else {
+                        im2col(image, channel: g * cg, into: scratch, rowStride: pixels)
+                        body(share, i, g, UnsafePointer(scratch))
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -198,16 +212,10 @@ extension NDArray {
         var out = [S](overwrittenCount: p.n * p.outputSize)
         x.data.withUnsafeBufferPointer { xb in w.data.withUnsafeBufferPointer { wb in out.withUnsafeMutableBufferPointer { ob in
             let (xp, wp, op) = (SharedPointer(xb.baseAddress!), SharedPointer(wb.baseAddress!), SharedPointer(ob.baseAddress!))
-            p.forEachShare(scratch: p.columnScratch) { (_, images, columns: UnsafeMutablePointer<S>) in
-                for i in images {
-                    let image = UnsafePointer(xp.base) + i * p.imageSize
-                    for g in 0..<p.groups {
-                        let b = p.columnMatrix(of: image, group: g, scratch: columns)
-                        S.gemm(transposeA: false, transposeB: false, m: p.og, n: p.pixels, k: p.patch,
-                               alpha: 1, a: wp.base + g * p.og * p.patch, lda: p.patch, b: b, ldb: p.pixels,
-                               beta: 0, c: op.base + i * p.outputSize + g * p.og * p.pixels, ldc: p.pixels)
-                    }
-                }
+            p.forEachColumnMatrix(of: xp) { _, i, g, columns in
+                S.gemm(transposeA: false, transposeB: false, m: p.og, n: p.pixels, k: p.patch,
+                       alpha: 1, a: wp.base + g * p.og * p.patch, lda: p.patch, b: columns, ldb: p.pixels,
+                       beta: 0, c: op.base + i * p.outputSize + g * p.og * p.pixels, ldc: p.pixels)
             }
         } } }
         return NDArray(shape: [p.n, p.o, p.ho, p.wo], data: out)
@@ -262,16 +270,10 @@ extension NDArray {
         var sums = [S](repeating: 0, count: shareCount(p.n) * count)
         x.data.withUnsafeBufferPointer { xb in gy.data.withUnsafeBufferPointer { gb in sums.withUnsafeMutableBufferPointer { sb in
             let (xp, gp, sp) = (SharedPointer(xb.baseAddress!), SharedPointer(gb.baseAddress!), SharedPointer(sb.baseAddress!))
-            p.forEachShare(scratch: p.columnScratch) { (share, images, columns: UnsafeMutablePointer<S>) in
-                for i in images {
-                    let image = UnsafePointer(xp.base) + i * p.imageSize
-                    for g in 0..<p.groups {
-                        let b = p.columnMatrix(of: image, group: g, scratch: columns)
-                        S.gemm(transposeA: false, transposeB: true, m: p.og, n: p.patch, k: p.pixels,
-                               alpha: 1, a: UnsafePointer(gp.base) + i * p.outputSize + g * p.og * p.pixels, lda: p.pixels,
-                               b: b, ldb: p.pixels, beta: 1, c: sp.base + share * count + g * p.og * p.patch, ldc: p.patch)
-                    }
-                }
+            p.forEachColumnMatrix(of: xp) { share, i, g, columns in
+                S.gemm(transposeA: false, transposeB: true, m: p.og, n: p.patch, k: p.pixels,
+                       alpha: 1, a: UnsafePointer(gp.base) + i * p.outputSize + g * p.og * p.pixels, lda: p.pixels,
+                       b: columns, ldb: p.pixels, beta: 1, c: sp.base + share * count + g * p.og * p.patch, ldc: p.patch)
             }
         } } }
         return NDArray(shape: weightShape, data: sumOfShares(sums, count: count))

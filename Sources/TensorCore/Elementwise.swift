@@ -118,16 +118,6 @@ extension NDArray {
     }
 }
 
-/// Shareable pointers to a source and a destination buffer, or nil when the
-/// destination is empty (an empty buffer may have no address).
-@inline(__always)
-func sharedPointers<Source, Destination>(_ source: UnsafeBufferPointer<Source>,
-                                         _ destination: UnsafeMutableBufferPointer<Destination>)
-    -> (SharedPointer<Source>, SharedPointer<Destination>)? {
-    guard !destination.isEmpty, let s = source.baseAddress, let d = destination.baseAddress else { return nil }
-    return (SharedPointer(s), SharedPointer(d))
-}
-
 // Elementwise functions as types rather than closures: the loops of `map` and
 // `zipBroadcast` run in closures handed to the workers, and only a generic
 // parameter (not a captured closure) gets each loop compiled, and vectorised,

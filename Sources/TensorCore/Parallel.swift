@@ -8,6 +8,16 @@ struct SharedPointer<T>: @unchecked Sendable {
     init(_ base: UnsafePointer<T>) { self.base = UnsafeMutablePointer(mutating: base) }
 }
 
+/// Shareable pointers to a source and a destination buffer, or nil when the
+/// destination is empty (an empty buffer may have no address).
+@inline(__always)
+func sharedPointers<Source, Destination>(_ source: UnsafeBufferPointer<Source>,
+                                         _ destination: UnsafeMutableBufferPointer<Destination>)
+    -> (SharedPointer<Source>, SharedPointer<Destination>)? {
+    guard !destination.isEmpty, let s = source.baseAddress, let d = destination.baseAddress else { return nil }
+    return (SharedPointer(s), SharedPointer(d))
+}
+
 /// Runs `body(i)` for i in 0..<count on up to `BLASInfo.threadCount` threads,
 /// in contiguous ranges. For loops without matrix products (stencils,
 /// pooling); `body` must not issue BLAS products (`parallelShares` does).

@@ -75,7 +75,7 @@ extension NDArray {
         let w = x.shape[3]
         x.data.withUnsafeBufferPointer { xb in
             result.withUnsafeMutableBufferPointer { rb in
-                guard let xp = xb.baseAddress.map(SharedPointer.init), let rp = rb.baseAddress.map(SharedPointer.init) else { return }
+                guard let (xp, rp) = sharedPointers(xb, rb) else { return }
                 parallelPlanes(x.shape) { planes in
                     g.forEachWindow(x.shape, planes: planes) { o, offset, rows, columns in
                         var best = offset + rows.lowerBound * w + columns.lowerBound
