@@ -34,6 +34,15 @@ public struct PoolGeometry: Hashable, Sendable, CustomStringConvertible {
         return [x[0], x[1], ho, wo]
     }
 
+    /// The in-bounds input indices of each of `outputs` windows along one
+    /// side of `side` elements.
+    func windows(outputs: Int, side: Int) -> [Range<Int>] {
+        (0..<outputs).map { o in
+            let start = o * stride - padding
+            return Swift.max(start, 0)..<Swift.min(start + kernel, side)
+        }
+    }
+
     /// Calls `body(outputIndex, planeOffset, rows, columns)` for every output
     /// position of the planes in `planes` (of the N·C of input `x`), with the
     /// in-bounds rows and columns of its window.
@@ -65,36 +74,78 @@ func parallelPlanes(_ shape: [Int], _ body: @Sendable (_ planes: Range<Int>) -> 
 }
 
 extension NDArray {
-    /// Flat index into `x` [N,C,H,W] of the first maximum of each pooling
-    /// window: the positions max pooling selects, [N·C·Ho·Wo].
+    /// Flat index into `x` [N,C,H,W] of the first maximum (in row-major
+    /// order) of each pooling window: the positions max pooling selects,
+    /// [N·C·Ho·Wo]. Separable: each input row's first maximum over every
+    /// output column's window, then the first of those over the window's
+    /// rows; for inputs without NaN, the same positions as scanning each
+    /// window in row-major order.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public static func maxPoolPositions(_ x: NDArray, _ g: PoolGeometry) -> [Int32] {
         require(x.count <= Int(Int32.max), "max pooling of \(x.count) elements needs 64-bit positions")
-        var result = [Int32](repeating: 0, count: Shape.count(g.outputShape(x.shape)))
-        let w = x.shape[3]
+        let outShape = g.outputShape(x.shape)
+        let (h, w, ho, wo) = (x.shape[2], x.shape[3], outShape[2], outShape[3])
+        let rows = g.windows(outputs: ho, side: h), columns = g.windows(outputs: wo, side: w)
+        var result = [Int32](repeating: 0, count: Shape.count(outShape))
         x.data.withUnsafeBufferPointer { xb in
             result.withUnsafeMutableBufferPointer { rb in
                 guard let (xp, rp) = sharedPointers(xb, rb) else { return }
                 parallelPlanes(x.shape) { planes in
-                    g.forEachWindow(x.shape, planes: planes) { o, offset, rows, columns in
-                        var best = offset + rows.lowerBound * w + columns.lowerBound
-                        var bestValue = xp.base[best]
-                        for iy in rows {
-                            let row = offset + iy * w
-                            for ix in columns {
-                                // Selects, not branches: which element wins is data, not a pattern to predict.
-                                let value = xp.base[row + ix], larger = value > bestValue
-                                best = larger ? row + ix : best
-                                bestValue = larger ? value : bestValue
-                            }
+                    // Per input row y: the maximum of output column ox's window and its column, at y·Wo + ox;
+                    // per output column of the output row at hand: the best so far and its offset in the plane.
+                    let rowMaximum = UnsafeMutablePointer<S>.allocate(capacity: h * wo)
+                    let rowArgmax = UnsafeMutablePointer<Int32>.allocate(capacity: h * wo)
+                    let best = UnsafeMutablePointer<S>.allocate(capacity: wo)
+                    let bestOffset = UnsafeMutablePointer<Int32>.allocate(capacity: wo)
+                    defer { rowMaximum.deallocate(); rowArgmax.deallocate(); best.deallocate(); bestOffset.deallocate() }
+                    for plane in planes {
+                        let input = xp.base + plane * h * w
+                        for y in 0..<h {
+                            firstMaxima(input + y * w, columns, into: rowMaximum + y * wo, rowArgmax + y * wo)
                         }
-                        rp.base[o] = Int32(truncatingIfNeeded: best)
+                        let output = rp.base + plane * ho * wo, planeOffset = Int32(truncatingIfNeeded: plane * h * w)
+                        for oy in 0..<ho {
+                            let window = rows[oy]
+                            let first = window.lowerBound
+                            for ox in 0..<wo {
+                                best[ox] = rowMaximum[first * wo + ox]
+                                bestOffset[ox] = Int32(truncatingIfNeeded: first * w) &+ rowArgmax[first * wo + ox]
+                            }
+                            for y in (first + 1)..<window.upperBound {
+                                let (maxima, argmax) = (rowMaximum + y * wo, rowArgmax + y * wo)
+                                let rowOffset = Int32(truncatingIfNeeded: y * w)
+                                for ox in 0..<wo {
+                                    // Selects, not branches: which element wins is data, not a pattern to predict.
+                                    let value = maxima[ox], larger = value > best[ox]
+                                    best[ox] = larger ? value : best[ox]
+                                    bestOffset[ox] = larger ? rowOffset &+ argmax[ox] : bestOffset[ox]
+                                }
+                            }
+                            for ox in 0..<wo { output[oy * wo + ox] = planeOffset &+ bestOffset[ox] }
+                        }
                     }
                 }
             }
         }
         return result
+    }
+
+    /// For each window of `columns` (column ranges of one row `row`), the
+    /// first maximum and its column, into `maximum` and `argmax` [windows].
+    @inline(__always)
+    private static func firstMaxima(_ row: UnsafeMutablePointer<S>, _ columns: [Range<Int>],
+                                    into maximum: UnsafeMutablePointer<S>, _ argmax: UnsafeMutablePointer<Int32>) {
+        for (ox, window) in columns.enumerated() {
+            var bestColumn = window.lowerBound, bestValue = row[bestColumn]
+            for column in window.dropFirst() {
+                let value = row[column], larger = value > bestValue
+                bestColumn = larger ? column : bestColumn
+                bestValue = larger ? value : bestValue
+            }
+            maximum[ox] = bestValue
+            argmax[ox] = Int32(truncatingIfNeeded: bestColumn)
+        }
     }
 
     /// The elements of `values` at `positions` (from `maxPoolPositions` of some

@@ -157,6 +157,32 @@ private func relativeError(_ fast: NDArray<Float>, _ reference: NDArray<Double>)
         let avgErr = relativeError(.avgPool(xf, g), ReferenceKernels.avgPool(x, g))
         #expect(avgErr < Self.tolerance, "avg pool \(g): \(avgErr)")
     }
+
+    /// Max pooling selects the first maximum of each window in row-major
+    /// order: checked on values with many ties (three levels) against a scan
+    /// of every window, on a small array and one large enough to be split.
+    @Test(arguments: [PoolGeometry(kernel: 3, stride: 2, padding: 1), PoolGeometry(kernel: 2, stride: 2),
+                      PoolGeometry(kernel: 3, stride: 1, padding: 1), PoolGeometry(kernel: 5, stride: 1, padding: 2),
+                      PoolGeometry(kernel: 3, stride: 3), PoolGeometry(kernel: 1, stride: 1)])
+    func maxPoolingPositionsUnderTies(_ g: PoolGeometry) {
+        var rng = RandomStream(seed: 21)
+        for shape in [[2, 3, 7, 6], [4, 9, 29, 31]] {
+            let x = NDArray<Float>(shape: shape, data: (0..<Shape.count(shape)).map { _ in Float(rng.nextInt(below: 3)) })
+            let out = g.outputShape(shape)
+            var expected: [Int32] = []
+            for plane in 0..<(shape[0] * shape[1]) { for oy in 0..<out[2] { for ox in 0..<out[3] {
+                var best: Int?
+                for ky in 0..<g.kernel { for kx in 0..<g.kernel {
+                    let (iy, ix) = (oy * g.stride - g.padding + ky, ox * g.stride - g.padding + kx)
+                    guard (0..<shape[2]).contains(iy) && (0..<shape[3]).contains(ix) else { continue }
+                    let i = (plane * shape[2] + iy) * shape[3] + ix
+                    if best.map({ x.data[i] > x.data[$0] }) ?? true { best = i }
+                } }
+                expected.append(Int32(best!))
+            } } }
+            #expect(NDArray.maxPoolPositions(x, g) == expected, "max-pooling positions \(g) of \(shape)")
+        }
+    }
 }
 
 @Suite struct LayoutKernels {
