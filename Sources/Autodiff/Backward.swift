@@ -154,6 +154,8 @@ private func vectorJacobianProduct<S>(_ node: Node<S>, _ outGrads: [Tensor<S>?],
         return [nil, maxPoolSelect(x[0], g, geo)]
     case .avgPool(let geo): return [avgPoolTranspose(g, inputShape: x[0].shape, geo)]
     case .avgPoolTranspose(let geo, _): return [avgPool(g, geo)]
+    case .leakyReLUGate(let slope):      // piecewise constant in the gate
+        return [nil, leakyReLUGate(x[0], g, slope: slope)]
     case .reflectionPad(let amount): return [g.reflectionPadAdjoint(amount)]
     case .reflectionPadAdjoint(let amount): return [g.reflectionPadded(amount)]
     case .checkpoint(let body):

@@ -49,6 +49,13 @@ public func maxPoolSelect<S>(_ x: Tensor<S>, _ values: Tensor<S>, _ geometry: Po
     return .apply1(.maxPoolSelect(geometry), x, values)
 }
 
+/// `values` where `gate` > 0, else `slope`·`values` (same shapes): leaky
+/// ReLU is `leakyReLUGate(x, x)`; piecewise constant in the gate.
+public func leakyReLUGate<S>(_ gate: Tensor<S>, _ values: Tensor<S>, slope: S) -> Tensor<S> {
+    require(gate.shape == values.shape, "leakyReLUGate: shapes \(gate.shape) and \(values.shape) differ")
+    return .apply1(.leakyReLUGate(slope: slope), gate, values)
+}
+
 /// Adjoint of `maxPoolSelect` in its values: `grad` placed at each window's maximum of `x`.
 public func maxPoolScatter<S>(_ x: Tensor<S>, _ grad: Tensor<S>, _ geometry: PoolGeometry) -> Tensor<S> {
     require(grad.shape == geometry.outputShape(x.shape),
@@ -149,8 +156,8 @@ extension Tensor {
         return sign * (1 - e) / (1 + e)
     }
 
-    /// x where x > 0, slope·x elsewhere (the mask is a constant: zero second derivative).
-    public func leakyReLU(slope: S) -> Tensor { self * Tensor(value.leakyReLUMask(slope: slope)) }
+    /// x where x > 0, slope·x elsewhere: x gated by itself (zero second derivative).
+    public func leakyReLU(slope: S) -> Tensor { leakyReLUGate(self, self, slope: slope) }
 
     /// Nearest-neighbour upsampling of [N,C,H,W] by an integer factor: the
     /// transpose of average pooling over factor×factor blocks, times factor².

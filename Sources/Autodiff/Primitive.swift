@@ -9,6 +9,7 @@ public enum Primitive: String, CaseIterable, Sendable {
     case concat, split
     case conv2d, conv2dGradInput, conv2dGradWeight
     case maxPoolSelect, maxPoolScatter, avgPool, avgPoolTranspose
+    case leakyReLUGate
     case reflectionPad, reflectionPadAdjoint
     case checkpoint
 }
@@ -39,6 +40,8 @@ enum Operation<S: TensorScalar> {
     case avgPool(PoolGeometry)
     /// Input gradient; output shape is the pooled input's.
     case avgPoolTranspose(PoolGeometry, inputShape: [Int])
+    /// Inputs (gate, values): values where gate > 0, else slope·values.
+    case leakyReLUGate(slope: S)
     /// Reflection padding of the last two axes by `amount`.
     case reflectionPad(amount: Int)
     /// Its adjoint: padded gradient → unpadded shape.
@@ -69,6 +72,7 @@ enum Operation<S: TensorScalar> {
         case .maxPoolScatter: .maxPoolScatter
         case .avgPool: .avgPool
         case .avgPoolTranspose: .avgPoolTranspose
+        case .leakyReLUGate: .leakyReLUGate
         case .reflectionPad: .reflectionPad
         case .reflectionPadAdjoint: .reflectionPadAdjoint
         case .checkpoint: .checkpoint

@@ -104,6 +104,7 @@ public final class Tensor<S: TensorScalar> {
             return [.maxPoolScatter(v[1], positions: inputs[0].maxPoolPositions(g), inputShape: v[0].shape)]
         case .avgPool(let g): return [.avgPool(v[0], g)]
         case .avgPoolTranspose(let g, let shape): return [.avgPoolTranspose(v[0], inputShape: shape, g)]
+        case .leakyReLUGate(let slope): return [v[0].leakyReLUGating(v[1], slope: slope)]
         case .reflectionPad(let amount): return [v[0].reflectionPadded(amount)]
         case .reflectionPadAdjoint(let amount): return [v[0].reflectionPadAdjoint(amount)]
         case .checkpoint(let body):

@@ -105,10 +105,15 @@ extension NDArray {
         return gathered(shape: target, sourceStrides: Shape.broadcastStrides(shape, to: target))
     }
 
-    /// 1 where the element is > 0, else `slope` (the derivative mask of leaky ReLU).
+    /// `values` where this array (the gate, same shape) is > 0, else
+    /// `slope`·`values`: leaky ReLU of x is x gated by x, and its derivative
+    /// rule is the incoming gradient gated by x.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func leakyReLUMask(slope: S) -> NDArray { map(LeakyReLUSlope(negativeSlope: slope)) }
+    public func leakyReLUGating(_ values: NDArray, slope: S) -> NDArray {
+        require(shape == values.shape, "leaky ReLU gate \(shape) for values \(values.shape)")
+        return zipBroadcast(values, LeakyReLUGate(negativeSlope: slope))
+    }
 
     /// `ifNonNegative` where the element is ≥ 0, else `ifNegative` (e.g. sign masks).
     @_specialize(where S == Float)
@@ -156,10 +161,10 @@ private struct Exponential<S: TensorScalar>: UnaryElementFunction {
 private struct Logarithm<S: TensorScalar>: UnaryElementFunction {
     @inline(__always) func callAsFunction(_ x: S) -> S { S.log(x) }
 }
-/// 1 for x > 0, else the negative slope: leaky ReLU's derivative.
-private struct LeakyReLUSlope<S: TensorScalar>: UnaryElementFunction {
+/// y where the gate x > 0, else the negative slope times y.
+private struct LeakyReLUGate<S: TensorScalar>: BinaryElementFunction {
     let negativeSlope: S
-    @inline(__always) func callAsFunction(_ x: S) -> S { x > 0 ? 1 : negativeSlope }
+    @inline(__always) func callAsFunction(_ x: S, _ y: S) -> S { x > 0 ? y : y * negativeSlope }
 }
 /// One value for x ≥ 0, another for x < 0.
 private struct SignChoice<S: TensorScalar>: UnaryElementFunction {

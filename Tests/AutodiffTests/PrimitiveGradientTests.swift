@@ -94,6 +94,8 @@ let primitiveCases: [GradCase] = [
              apply: one { avgPoolTranspose($0[0], inputShape: [1, 2, 4, 3], PoolGeometry(kernel: 3, stride: 1, padding: 1)) }),
     GradCase(primitive: .avgPoolTranspose, label: "k3 s2 p1", inputShapes: [[1, 2, 3, 3]],
              apply: one { avgPoolTranspose($0[0], inputShape: [1, 2, 5, 5], pool) }),
+    GradCase(primitive: .leakyReLUGate, label: "slope 0.1", inputShapes: [[2, 3, 2], [2, 3, 2]],
+             apply: one { leakyReLUGate($0[0], $0[1], slope: 0.1) }),
     GradCase(primitive: .reflectionPad, label: "by 1", inputShapes: [[1, 2, 3, 4]], apply: one { $0[0].reflectionPadded(1) }),
     GradCase(primitive: .reflectionPad, label: "by 2", inputShapes: [[2, 1, 4, 3]], apply: one { $0[0].reflectionPadded(2) }),
     GradCase(primitive: .reflectionPadAdjoint, label: "by 1", inputShapes: [[1, 2, 5, 4]],

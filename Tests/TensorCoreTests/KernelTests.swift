@@ -305,7 +305,7 @@ private func relativeError(_ fast: NDArray<Float>, _ reference: NDArray<Double>)
         #expect(x.applying(.divide, NDArray(scalar: 3)).data == x.data.map { $0 / 3 })
         #expect(NDArray(scalar: 2).applying(.subtract, x).data == x.data.map { 2 - $0 })
         #expect(x.applying(.exp).data == x.data.map { Float.exp($0) })
-        #expect(x.leakyReLUMask(slope: 0.1).data == x.data.map { $0 > 0 ? 1 : 0.1 })
+        #expect(x.leakyReLUGating(y, slope: 0.1).data == x.data.indices.map { x.data[$0] > 0 ? y.data[$0] : 0.1 * y.data[$0] })
         let plane = 29 * 31
         #expect(x.applying(.add, channel).data == x.data.indices.map { x.data[$0] + channel.data[($0 / plane) % 17] })
         #expect(channel.applying(.subtract, x).data == x.data.indices.map { channel.data[($0 / plane) % 17] - x.data[$0] })
