@@ -24,6 +24,9 @@ public enum Metric: Equatable, Sendable {
     case proposed, searchSpaceSize
     /// The equal-compute real proxy's learning rate, chosen once per campaign (step 0).
     case proxyLearningRate
+    /// Choosing it, shared by side-by-side workers (step: trial, one per calibration
+    /// architecture and grid rate): a trial taken (value 1) and its scoring accuracy.
+    case proxyRateTrialStarted, proxyRateTrialAccuracy
 
     public var stage: StageName {
         switch self {
@@ -31,7 +34,7 @@ public enum Metric: Equatable, Sendable {
         case .metaLoss, .metaGradientNorm, .metaLearningRate, .validationAccuracy, .innerStepAccuracy,
              .innerStepAccuracyStandardDeviation, .comparisonLearners, .realDataLearningRate: return .metaTrainGenerator
         case .proposed, .searchSpaceSize: return .proposeArchitectures
-        case .proxyLearningRate: return .realEvaluate
+        case .proxyLearningRate, .proxyRateTrialStarted, .proxyRateTrialAccuracy: return .realEvaluate
         }
     }
 
@@ -54,6 +57,8 @@ public enum Metric: Equatable, Sendable {
         case .proposed: return "proposed"
         case .searchSpaceSize: return "search_space_size"
         case .proxyLearningRate: return "proxy_learning_rate"
+        case .proxyRateTrialStarted: return "proxy_rate_trial_started"
+        case .proxyRateTrialAccuracy: return "proxy_rate_trial_accuracy"
         }
     }
 }

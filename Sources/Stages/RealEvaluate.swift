@@ -113,12 +113,6 @@ public enum RealEvaluate {
         }
     }
 
-    /// The equal-compute real proxy's learning rate: the pipeline's
-    /// `real_evaluation.proxy_learning_rate`, else the one recorded for the
-    /// campaign, else chosen now from `RealDataControl`'s grid by mean
-    /// accuracy on the scoring images over the first (up to) three
-    /// calibration architectures, and recorded, so every worker and every
-    /// later run uses the same rate.
     /// The selection: the one recorded in the stage's jobs, or (the first
     /// time) decided from the GTN scores and enqueued, one job per
     /// architecture with its roles, top-k first.
@@ -138,23 +132,52 @@ public enum RealEvaluate {
         return selection
     }
 
+    /// The equal-compute real proxy's learning rate: the pipeline's
+    /// `real_evaluation.proxy_learning_rate`, else the one recorded for the
+    /// campaign, else chosen now from `RealDataControl`'s grid by mean
+    /// accuracy on the scoring images over the first (up to) three
+    /// calibration architectures, and recorded, so every worker and every
+    /// later run uses the same rate.
+    ///
+    /// The choice is a set of trials (architecture × rate), each recorded as
+    /// it is taken and when it finishes, so workers started side by side
+    /// share them: a worker first runs trials nobody has taken, then any
+    /// taken but unfinished (still running elsewhere, or left by a stopped
+    /// worker). Trials are deterministic, so whoever runs one records the
+    /// same accuracy, and every worker sums them in the same order.
     static func proxyLearningRate(_ context: GTNStageContext, data: DataSplits, scoring: LabelledImages,
                                   selection: RealSelection) throws -> Double {
         if let given = context.pipeline.realEvaluation.proxyLearningRate { return given }
         if let recorded = try context.campaign.values(of: .proxyLearningRate).first?.value { return recorded }
         let sample = Array((selection.calibration.isEmpty ? selection.all : selection.calibration).prefix(3))
         let steps = context.pipeline.gtnEvaluationSteps, batch = context.pipeline.metaTraining.generatorBatch
-        var totals: [Double: Double] = [:]
-        for encoding in sample {
+        let trials = try sample.flatMap { encoding in
             let architecture = try Architecture.parse(encoding)
-            let learner = ArchitectureLearner(architecture: architecture, image: data.image)
-            let control = RealDataControl(learner: learner, steps: steps, batch: batch)
-            for rate in control.learningRateGrid {
-                var initRNG = architectureStream(context, "learner-initialization", architecture)
-                let theta = control.train(initial: learner.initialParameters(&initRNG), on: data.train, learningRate: rate,
-                                          stream: architectureStream(context, "real-evaluate/proxy-rate-batches", architecture)) { _, _ in }
-                totals[rate, default: 0] += accuracy(of: learner, parameters: theta, images: scoring.images, labels: scoring.labels)
+            let control = RealDataControl(learner: ArchitectureLearner(architecture: architecture, image: data.image),
+                                          steps: steps, batch: batch)
+            return control.learningRateGrid.map { (architecture: architecture, control: control, rate: $0) }
+        }
+        func finished() throws -> [Int: Double] {
+            Dictionary(try context.campaign.values(of: .proxyRateTrialAccuracy).map { ($0.step, $0.value) }) { $1 }
+        }
+        for takeUnfinished in [false, true] {
+            for (index, trial) in trials.enumerated() {
+                guard try finished()[index] == nil else { continue }
+                if !takeUnfinished, try context.campaign.values(of: .proxyRateTrialStarted).contains(where: { $0.step == index }) { continue }
+                try context.record(.proxyRateTrialStarted, step: index, value: 1)
+                var initRNG = architectureStream(context, "learner-initialization", trial.architecture)
+                let theta = trial.control.train(initial: trial.control.learner.initialParameters(&initRNG), on: data.train,
+                                                learningRate: trial.rate,
+                                                stream: architectureStream(context, "real-evaluate/proxy-rate-batches", trial.architecture)) { _, _ in }
+                try context.record(.proxyRateTrialAccuracy, step: index,
+                                   value: accuracy(of: trial.control.learner, parameters: theta, images: scoring.images, labels: scoring.labels))
             }
+        }
+        let accuracies = try finished()
+        var totals: [Double: Double] = [:]
+        for (index, trial) in trials.enumerated() {
+            guard let value = accuracies[index] else { requirementFailure("proxy learning-rate trial \(index) has no accuracy") }
+            totals[trial.rate, default: 0] += value
         }
         let chosen = totals.max { ($0.value, -$0.key) < ($1.value, -$1.key) }?.key ?? RealDataControl.defaultLearningRate
         try context.record(.proxyLearningRate, step: 0, value: chosen)

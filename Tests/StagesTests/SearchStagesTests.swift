@@ -325,6 +325,38 @@ import Testing
     /// A `real-evaluate` worker killed with SIGKILL mid-training: the rerun
     /// resumes the job from its last checkpoint and records the same truth,
     /// proxy and learning curve as a campaign that was never interrupted.
+    /// The proxy's learning rate is chosen from trials that side-by-side
+    /// workers share through the campaign: a worker uses the accuracies
+    /// another recorded (here ones that make the smallest rate win, which it
+    /// would not on its own) and runs only the trials left, including one
+    /// taken by a worker that stopped before finishing it.
+    @Test func proxyRateTrialsAreSharedBetweenWorkers() throws {
+        let setup = try Setup()
+        let arguments = setup.arguments(setup.pipeline("p", Self.sections(architectures: 8, calibration: 4)), db: "c")
+        for stage in ["fetch-data", "meta-train-generator", "propose-architectures", "gtn-evaluate"] { try setup.run(stage, arguments) }
+        let campaign = try Queue.Campaign.open(path: setup.directory.file("c.sqlite"), create: false)
+        let (rates, trials, unfinished) = (5, 15, 6)   // 3 architectures × the grid 0.003, 0.01, 0.03, 0.1, 0.3
+        for trial in 0..<trials {
+            try campaign.recordMetric(stage: "real-evaluate", step: trial, name: "proxy_rate_trial_started", value: 1)
+            guard trial != unfinished else { continue }
+            try campaign.recordMetric(stage: "real-evaluate", step: trial, name: "proxy_rate_trial_accuracy",
+                                      value: trial % rates == 0 ? 1 : 0)
+        }
+        try setup.run("real-evaluate", arguments)
+        let accuracies = try campaign.metrics(stage: "real-evaluate", name: "proxy_rate_trial_accuracy")
+        #expect(accuracies.map(\.step) == Array(0..<trials), "every trial finished once")
+        for record in accuracies where record.step != unfinished {
+            #expect(record.value == (record.step % rates == 0 ? 1 : 0), "trial \(record.step) finished elsewhere was run again")
+        }
+        let ran = accuracies.first { $0.step == unfinished }?.value ?? -1
+        #expect((0...1).contains(ran) && (ran * 20).rounded() == ran * 20, "the unfinished trial's accuracy on 20 images: \(ran)")
+        #expect(try campaign.metrics(stage: "real-evaluate", name: "proxy_learning_rate").map(\.value) == [0.003])
+        for job in try setup.jobs(db: "c", stage: "real-evaluate") {
+            let object = try JSONSerialization.jsonObject(with: Data((job.result ?? "{}").utf8)) as? [String: Any] ?? [:]
+            #expect(object["proxy_learning_rate"] as? Double == 0.003)
+        }
+    }
+
     @Test func killedRealEvaluationResumesFromItsCheckpoint() throws {
         let setup = try Setup()
         let pipeline = setup.pipeline("p", Self.sections(architectures: 6, calibration: 2, realSteps: 1500, checkpointEvery: 25))
