@@ -92,13 +92,10 @@ extension NDArray {
             result.withUnsafeMutableBufferPointer { rb in
                 guard let (xp, rp) = sharedPointers(xb, rb) else { return }
                 parallelPlanes(x.shape) { planes in
-                    // Per input row y: the maximum of output column ox's window and its column, at y·Wo + ox;
-                    // per output column of the output row at hand: the best so far and its offset in the plane.
+                    // Per input row y: the maximum of output column ox's window and its column, at y·Wo + ox.
                     let rowMaximum = UnsafeMutablePointer<S>.allocate(capacity: h * wo)
                     let rowArgmax = UnsafeMutablePointer<Int32>.allocate(capacity: h * wo)
-                    let best = UnsafeMutablePointer<S>.allocate(capacity: wo)
-                    let bestOffset = UnsafeMutablePointer<Int32>.allocate(capacity: wo)
-                    defer { rowMaximum.deallocate(); rowArgmax.deallocate(); best.deallocate(); bestOffset.deallocate() }
+                    defer { rowMaximum.deallocate(); rowArgmax.deallocate() }
                     for plane in planes {
                         let input = xp.base + plane * h * w
                         for y in 0..<h {
@@ -107,22 +104,17 @@ extension NDArray {
                         let output = rp.base + plane * ho * wo, planeOffset = Int32(truncatingIfNeeded: plane * h * w)
                         for oy in 0..<ho {
                             let window = rows[oy]
-                            let first = window.lowerBound
                             for ox in 0..<wo {
-                                best[ox] = rowMaximum[first * wo + ox]
-                                bestOffset[ox] = Int32(truncatingIfNeeded: first * w) &+ rowArgmax[first * wo + ox]
-                            }
-                            for y in (first + 1)..<window.upperBound {
-                                let (maxima, argmax) = (rowMaximum + y * wo, rowArgmax + y * wo)
-                                let rowOffset = Int32(truncatingIfNeeded: y * w)
-                                for ox in 0..<wo {
-                                    // Selects, not branches: which element wins is data, not a pattern to predict.
-                                    let value = maxima[ox], larger = value > best[ox]
-                                    best[ox] = larger ? value : best[ox]
-                                    bestOffset[ox] = larger ? rowOffset &+ argmax[ox] : bestOffset[ox]
+                                // The best so far in registers, chosen by selects rather than branches (which
+                                // element wins is data, not a pattern to predict), as in `firstMaxima`.
+                                var bestRow = window.lowerBound, best = rowMaximum[bestRow * wo + ox]
+                                for y in (window.lowerBound + 1)..<window.upperBound {
+                                    let value = rowMaximum[y * wo + ox], larger = value > best
+                                    bestRow = larger ? y : bestRow
+                                    best = larger ? value : best
                                 }
+                                output[oy * wo + ox] = planeOffset &+ Int32(truncatingIfNeeded: bestRow * w) &+ rowArgmax[bestRow * wo + ox]
                             }
-                            for ox in 0..<wo { output[oy * wo + ox] = planeOffset &+ bestOffset[ox] }
                         }
                     }
                 }
