@@ -49,16 +49,13 @@ public struct PoolGeometry: Hashable, Sendable, CustomStringConvertible {
     @inline(__always)
     func forEachWindow(_ x: [Int], planes: Range<Int>, _ body: (Int, Int, Range<Int>, Range<Int>) -> Void) {
         let out = outputShape(x)
-        let (h, w, ho, wo) = (x[2], x[3], out[2], out[3])
-        var o = planes.lowerBound * ho * wo
+        let rows = windows(outputs: out[2], side: x[2]), columns = windows(outputs: out[3], side: x[3])
+        var o = planes.lowerBound * rows.count * columns.count
         for plane in planes {
-            let offset = plane * h * w
-            for oy in 0..<ho {
-                let y0 = oy * stride - padding
-                let rows = Swift.max(y0, 0)..<Swift.min(y0 + kernel, h)
-                for ox in 0..<wo {
-                    let x0 = ox * stride - padding
-                    body(o, offset, rows, Swift.max(x0, 0)..<Swift.min(x0 + kernel, w))
+            let offset = plane * x[2] * x[3]
+            for window in rows {
+                for columnWindow in columns {
+                    body(o, offset, window, columnWindow)
                     o += 1
                 }
             }
@@ -99,20 +96,16 @@ extension NDArray {
                     for plane in planes {
                         let input = xp.base + plane * h * w
                         for y in 0..<h {
-                            firstMaxima(input + y * w, columns, into: rowMaximum + y * wo, rowArgmax + y * wo)
+                            for (ox, window) in columns.enumerated() {
+                                let (column, value) = firstMaximum(input + y * w, window, step: 1)
+                                (rowMaximum[y * wo + ox], rowArgmax[y * wo + ox]) = (value, Int32(truncatingIfNeeded: column))
+                            }
                         }
                         let output = rp.base + plane * ho * wo, planeOffset = Int32(truncatingIfNeeded: plane * h * w)
                         for oy in 0..<ho {
                             let window = rows[oy]
                             for ox in 0..<wo {
-                                // The best so far in registers, chosen by selects rather than branches (which
-                                // element wins is data, not a pattern to predict), as in `firstMaxima`.
-                                var bestRow = window.lowerBound, best = rowMaximum[bestRow * wo + ox]
-                                for y in (window.lowerBound + 1)..<window.upperBound {
-                                    let value = rowMaximum[y * wo + ox], larger = value > best
-                                    bestRow = larger ? y : bestRow
-                                    best = larger ? value : best
-                                }
+                                let bestRow = firstMaximum(rowMaximum + ox, window, step: wo).index
                                 output[oy * wo + ox] = planeOffset &+ Int32(truncatingIfNeeded: bestRow * w) &+ rowArgmax[bestRow * wo + ox]
                             }
                         }
@@ -123,21 +116,18 @@ extension NDArray {
         return result
     }
 
-    /// For each window of `columns` (column ranges of one row `row`), the
-    /// first maximum and its column, into `maximum` and `argmax` [windows].
+    /// The first maximum of `values[i·step]` over the indices `indices` (not
+    /// empty), and its index. Kept in registers and chosen by selects, not
+    /// branches: which element wins is data, not a pattern to predict.
     @inline(__always)
-    private static func firstMaxima(_ row: UnsafeMutablePointer<S>, _ columns: [Range<Int>],
-                                    into maximum: UnsafeMutablePointer<S>, _ argmax: UnsafeMutablePointer<Int32>) {
-        for (ox, window) in columns.enumerated() {
-            var bestColumn = window.lowerBound, bestValue = row[bestColumn]
-            for column in window.dropFirst() {
-                let value = row[column], larger = value > bestValue
-                bestColumn = larger ? column : bestColumn
-                bestValue = larger ? value : bestValue
-            }
-            maximum[ox] = bestValue
-            argmax[ox] = Int32(truncatingIfNeeded: bestColumn)
+    private static func firstMaximum(_ values: UnsafePointer<S>, _ indices: Range<Int>, step: Int) -> (index: Int, value: S) {
+        var best = indices.lowerBound, bestValue = values[best * step]
+        for i in indices.dropFirst() {
+            let value = values[i * step], larger = value > bestValue
+            best = larger ? i : best
+            bestValue = larger ? value : bestValue
         }
+        return (best, bestValue)
     }
 
     /// The elements of `values` at `positions` (from `maxPoolPositions` of some
