@@ -9,10 +9,13 @@
 #     some stage is cut short by its --max-seconds and resumed by a later
 #     tick, the last one says complete (0), every architecture is scored
 #     once and the report is written.
-# Needs a release build.
+# Needs a release build. So that a tick's budget runs out on any machine,
+# fast or slow, the default pipeline's truth runs are 4 times as long as
+# tiny.json's (128 steps): real-evaluate alone then takes about three budgets.
 #
 #   scripts/tests/cron-tick.sh
-#   GTN_TEST_PIPELINE=FILE   another pipeline (default pipelines/tiny.json)
+#   GTN_TEST_PIPELINE=FILE   another pipeline, used as it is (default: pipelines/tiny.json, 128 truth steps)
+#   GTN_TEST_TICK_BUDGET=S   each tick's --budget (default 5)
 #   KEEP=1                   keep the temporary directory
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,7 +23,7 @@ root=$PWD
 pipeline=$root/${GTN_TEST_PIPELINE:-pipelines/tiny.json}
 case ${GTN_TEST_PIPELINE:-} in /*) pipeline=$GTN_TEST_PIPELINE ;; esac
 bin=${GTN_NAS_BIN:-$root/.build/release}
-budget=${GTN_TEST_TICK_BUDGET:-8}
+budget=${GTN_TEST_TICK_BUDGET:-5}
 # shellcheck source=scripts/tests/campaign-db.sh
 source scripts/tests/campaign-db.sh
 
@@ -30,6 +33,11 @@ fail() { echo "cron-test: FAIL: $*" >&2; exit 1; }
 [ -x "$bin/report" ] || fail "$bin/report is not built; run \`swift build -c release\` first"
 [ -f "$pipeline" ] || fail "no pipeline file $pipeline"
 work=$(mktemp -d /tmp/gtn-cron-test.XXXXXX)
+if [ -z "${GTN_TEST_PIPELINE:-}" ]; then
+    sed 's/"steps": 32,/"steps": 128,/' "$pipeline" >"$work/tiny.json"
+    grep -q '"steps": 128,' "$work/tiny.json" || fail "pipelines/tiny.json has no \"steps\": 32 to lengthen"
+    pipeline=$work/tiny.json
+fi
 db=$work/campaign.sqlite
 artifacts=$work/artifacts
 started=$SECONDS
