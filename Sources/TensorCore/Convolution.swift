@@ -64,15 +64,15 @@ struct ConvProblem {
     }
 
     /// Copies channel block [c0, c0+cg) of one image into column form
-    /// [patch, pixels], rows `rowStride` apart.
+    /// [patch, pixels].
     @inline(__always)
-    func im2col<S: TensorScalar>(_ image: UnsafePointer<S>, channel c0: Int, into cols: UnsafeMutablePointer<S>, rowStride: Int) {
+    func im2col<S: TensorScalar>(_ image: UnsafePointer<S>, channel c0: Int, into cols: UnsafeMutablePointer<S>) {
         var row = 0
         for ci in c0..<(c0 + cg) {
             let plane = image + ci * h * w
             for ky in 0..<kh {
                 for kx in 0..<kw {
-                    let dst = cols + row * rowStride
+                    let dst = cols + row * pixels
                     row += 1
                     if stride == 1 && wo == w {
                         shiftedPlane(plane, ky: ky, kx: kx, into: dst)
@@ -89,14 +89,22 @@ struct ConvProblem {
                         line.update(repeating: 0, count: valid.lowerBound)
                         (line + valid.upperBound).update(repeating: 0, count: wo - valid.upperBound)
                         let src = plane + iy * w + valid.lowerBound * stride - padding + kx
-                        if stride == 1 {
-                            (line + valid.lowerBound).update(from: src, count: valid.count)
-                        } else {
-                            for j in 0..<valid.count { line[valid.lowerBound + j] = src[j * stride] }
-                        }
+                        copyEvery(stride, from: src, to: line + valid.lowerBound, count: valid.count)
                     }
                 }
             }
+        }
+    }
+
+    /// `dst[j] = src[j·stride]` for j in 0..<count, without overflow checks
+    /// (which keep the strided loop scalar); stride 2 (the reductions
+    /// between blocks) as a constant, which the compiler vectorises.
+    @inline(__always)
+    func copyEvery<S: TensorScalar>(_ stride: Int, from src: UnsafePointer<S>, to dst: UnsafeMutablePointer<S>, count: Int) {
+        switch stride {
+        case 1: dst.update(from: src, count: count)
+        case 2: for j in 0..<count { dst[j] = src[j &<< 1] }
+        default: for j in 0..<count { dst[j] = src[j &* stride] }
         }
     }
 
@@ -121,16 +129,22 @@ struct ConvProblem {
         }
     }
 
-    /// Adds column form [patch, pixels] (rows `rowStride` apart) back into
-    /// channel block [c0, c0+cg) of one image.
+    /// Adds column form [patch, pixels] back into channel block [c0, c0+cg)
+    /// of one image. `cols` is scratch: its entries that fall outside the
+    /// image may be zeroed on the way.
     @inline(__always)
-    func col2imAdd<S: TensorScalar>(_ cols: UnsafePointer<S>, rowStride: Int, channel c0: Int, into image: UnsafeMutablePointer<S>) {
+    func col2imAdd<S: TensorScalar>(_ cols: UnsafeMutablePointer<S>, channel c0: Int, into image: UnsafeMutablePointer<S>) {
         var row = 0
         for ci in c0..<(c0 + cg) {
             let plane = image + ci * h * w
             for ky in 0..<kh {
                 for kx in 0..<kw {
-                    let src = cols + row * rowStride
+                    let src = cols + row * pixels
+                    row += 1
+                    if stride == 1 && wo == w {
+                        addShifted(src, ky: ky, kx: kx, into: plane)
+                        continue
+                    }
                     let valid = validColumns(kx: kx)
                     for oy in 0..<ho {
                         let iy = oy * stride - padding + ky
@@ -138,15 +152,34 @@ struct ConvProblem {
                         let dst = plane + iy * w + valid.lowerBound * stride - padding + kx
                         let line = src + oy * wo + valid.lowerBound
                         if stride == 1 {
-                            for j in 0..<valid.count { dst[j] += line[j] }   // contiguous: vectorised
+                            for j in 0..<valid.count { dst[j] += line[j] }
                         } else {
-                            for j in 0..<valid.count { dst[j * stride] += line[j] }
+                            for j in 0..<valid.count { dst[j &* stride] += line[j] }
                         }
                     }
-                    row += 1
                 }
             }
         }
+    }
+
+    /// Adds row (ky, kx) of an image's column matrix [ho·wo] into `plane`
+    /// when the stride is 1 and the output as wide as the input: the
+    /// transpose of `shiftedPlane`, one contiguous add (destination index =
+    /// source index + offset) instead of one per row. The entries that add
+    /// would wrap into the neighbouring rows are zeroed in `src` first.
+    @inline(__always)
+    func addShifted<S: TensorScalar>(_ src: UnsafeMutablePointer<S>, ky: Int, kx: Int, into plane: UnsafeMutablePointer<S>) {
+        let offset = (ky - padding) * w + kx - padding
+        let top = Swift.min(ho, Swift.max(0, padding - ky))
+        let rows = top..<Swift.max(top, Swift.min(ho, h + padding - ky))   // output rows with an input row
+        let low = Swift.min(Swift.max(rows.lowerBound * wo, -offset), rows.upperBound * wo)
+        let high = Swift.max(low, Swift.min(rows.upperBound * wo, h * w - offset))
+        let valid = validColumns(kx: kx)
+        for ox in 0..<wo where !valid.contains(ox) {
+            for oy in rows { src[oy * wo + ox] = 0 }
+        }
+        let source = src + low, target = plane + (low + offset)
+        for k in 0..<(high - low) { target[k] += source[k] }
     }
 }
 
@@ -182,7 +215,7 @@ extension ConvProblem {
                     if columnsAreImage {
                         body(share, i, g, image + g * cg * pixels)
                     } else {
-                        im2col(image, channel: g * cg, into: scratch, rowStride: pixels)
+                        im2col(image, channel: g * cg, into: scratch)
                         body(share, i, g, UnsafePointer(scratch))
                     }
                 }
@@ -245,7 +278,7 @@ extension NDArray {
                         S.gemm(transposeA: true, transposeB: false, m: p.patch, n: p.pixels, k: p.og,
                                alpha: 1, a: wp.base + g * p.og * p.patch, lda: p.patch, b: gradient, ldb: p.pixels,
                                beta: 0, c: p.columnsAreImage ? image + g * p.cg * p.pixels : columns, ldc: p.pixels)
-                        if !p.columnsAreImage { p.col2imAdd(columns, rowStride: p.pixels, channel: g * p.cg, into: image) }
+                        if !p.columnsAreImage { p.col2imAdd(columns, channel: g * p.cg, into: image) }
                     }
                 }
             }

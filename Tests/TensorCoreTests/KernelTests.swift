@@ -37,6 +37,11 @@ private func relativeError(_ fast: NDArray<Float>, _ reference: NDArray<Double>)
         // moved (5×5 with padding 2; a plane smaller than the kernel).
         ConvCase(input: [2, 2, 6, 7], weight: [4, 2, 5, 5], geometry: ConvGeometry(stride: 1, padding: 2), direct: false),
         ConvCase(input: [1, 4, 2, 3], weight: [4, 4, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: false),
+        ConvCase(input: [2, 4, 17, 16], weight: [4, 4, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: false),
+        // Strided column rows: stride 2 with padding (a search-space block's
+        // reduction, odd side), and stride 3.
+        ConvCase(input: [2, 4, 7, 7], weight: [6, 4, 3, 3], geometry: ConvGeometry(stride: 2, padding: 1), direct: false),
+        ConvCase(input: [2, 4, 10, 9], weight: [5, 4, 3, 3], geometry: ConvGeometry(stride: 3, padding: 1), direct: false),
         // Depthwise (a group per channel, one output each): the stencils.
         ConvCase(input: [2, 5, 6, 6], weight: [5, 1, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1, groups: 5), direct: false),
         ConvCase(input: [3, 4, 7, 6], weight: [4, 1, 3, 3], geometry: ConvGeometry(stride: 2, padding: 1, groups: 4), direct: false),
