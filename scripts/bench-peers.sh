@@ -10,7 +10,8 @@
 # PEERS_DIR  folder holding gtn_jax.py and gtn_torch.py (no default: the
 #            peers are not part of this project)
 # PYTHON     the interpreter with jax and torch installed
-# small      T 16, generator batch 64, width 0.25, meta batch 128 (default: all)
+# small      T 16, generator batch 64, width 0.25, meta batch 128, no recompute
+#            (like PyTorch's; it needs less memory than either peer) (default: all)
 # paper      T 32, generator batch 128, width 1, meta batch 128, recompute blocks of 4
 # sgd        one first-order SGD-with-momentum step of the paper's learner on
 #            real batches of 64 (what real-evaluate does), against PyTorch only
@@ -18,7 +19,7 @@
 #            of each run's own per-iteration median (warm-up excluded)
 set -euo pipefail
 if [ $# -lt 2 ] || [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then
-    sed -n '2,18p' "$0"
+    sed -n '2,19p' "$0"
     [ $# -ge 2 ] && exit 0 || exit 2
 fi
 peers=$(cd "$1" && pwd) python=$2 which=${3:-all} rounds=${4:-3}
@@ -36,9 +37,9 @@ echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # One timed run: prints "SECONDS_PER_ITERATION PEAK_MIB".
-run_project() {  # T B WIDTH ITERATIONS
+run_project() {  # T B WIDTH ITERATIONS RECOMPUTE_BLOCK
     local out seconds
-    out=$("$bench" metatrain --steps "$1" --batch "$2" --width "$3" --iterations "$4" --block 4 --clip 1 --seed 0)
+    out=$("$bench" metatrain --steps "$1" --batch "$2" --width "$3" --iterations "$4" --block "$5" --clip 1 --seed 0)
     # The first iterations page in fresh memory; like the peers, take the median of the rest.
     seconds=$(grep -E '^iteration ' <<<"$out" | awk '{ print $(NF - 1) }' | tail -n +3 | median)
     echo "$seconds $(grep -oE 'peak memory [0-9]+' <<<"$out" | awk '{ print $3 }')"
@@ -94,12 +95,12 @@ compare_sgd() {
         "$(awk -v a="$ours" -v b="$theirs" 'BEGIN { print a / b }')"
 }
 
-compare() {  # NAME T B WIDTH ITERATIONS
+compare() {  # NAME T B WIDTH ITERATIONS RECOMPUTE_BLOCK (this project's)
     local name=$1 round impl result
     declare -A seconds memory
     for ((round = 1; round <= rounds; round++)); do
         for impl in project jax torch; do
-            if [ "$impl" = project ]; then result=$(run_project "$2" "$3" "$4" "$5"); else result=$(run_peer "$impl" "$2" "$3" "$4" "$5"); fi
+            if [ "$impl" = project ]; then result=$(run_project "$2" "$3" "$4" "$5" "$6"); else result=$(run_peer "$impl" "$2" "$3" "$4" "$5"); fi
             echo "  $name round $round $impl: ${result% *} s/iteration, peak ${result#* } MiB"
             seconds[$impl]+="${result% *}"$'\n' memory[$impl]=${result#* }
         done
@@ -117,8 +118,8 @@ compare() {  # NAME T B WIDTH ITERATIONS
 }
 
 case $which in
-    small|all) compare small 16 64 0.25 14 ;;&
-    paper|all) compare paper 32 128 1 5 ;;&
+    small|all) compare small 16 64 0.25 14 0 ;;&
+    paper|all) compare paper 32 128 1 5 4 ;;&
     sgd|all) compare_sgd ;;
     small|paper) ;;
     *) echo "bench-peers: expected small, paper, sgd or all, found $which" >&2; exit 2 ;;
