@@ -108,25 +108,44 @@ struct ConvProblem {
         }
     }
 
+    /// Where row (ky, kx) of an image's column matrix [ho·wo] meets the
+    /// plane when the stride is 1 and the output as wide as the input:
+    /// column-matrix index k is plane index k + `offset`, for k in
+    /// `low..<high` (the output `rows` with an input row, clipped to the
+    /// plane); within that span the columns outside `validColumns(kx:)`
+    /// wrap into the neighbouring rows.
+    @inline(__always)
+    func shift(ky: Int, kx: Int) -> (offset: Int, rows: Range<Int>, span: Range<Int>) {
+        let offset = (ky - padding) * w + kx - padding
+        let top = Swift.min(ho, Swift.max(0, padding - ky))
+        let rows = top..<Swift.max(top, Swift.min(ho, h + padding - ky))
+        let low = Swift.min(Swift.max(rows.lowerBound * wo, -offset), rows.upperBound * wo)
+        let high = Swift.max(low, Swift.min(rows.upperBound * wo, h * w - offset))
+        return (offset, rows, low..<high)
+    }
+
+    /// Sets to zero the entries of column-matrix row `row` [ho·wo] in output
+    /// `rows` whose column lies outside `validColumns(kx:)`.
+    @inline(__always)
+    func zeroWrappedColumns<S: TensorScalar>(_ row: UnsafeMutablePointer<S>, rows: Range<Int>, kx: Int) {
+        let valid = validColumns(kx: kx)
+        for ox in 0..<wo where !valid.contains(ox) {
+            for oy in rows { row[oy * wo + ox] = 0 }
+        }
+    }
+
     /// Row (ky, kx) of an image's column matrix [ho·wo] when the stride is 1
     /// and the output as wide as the input: the plane moved by ky − padding
     /// rows and kx − padding columns, zero outside it. One contiguous copy
-    /// (destination index + offset = source index) instead of one per row;
-    /// the columns that copy wraps into from the neighbouring rows are zeroed.
+    /// (`shift`) instead of one per row; the columns that copy wraps into
+    /// from the neighbouring rows are zeroed.
     @inline(__always)
     func shiftedPlane<S: TensorScalar>(_ plane: UnsafePointer<S>, ky: Int, kx: Int, into dst: UnsafeMutablePointer<S>) {
-        let offset = (ky - padding) * w + kx - padding
-        let top = Swift.min(ho, Swift.max(0, padding - ky))
-        let rows = top..<Swift.max(top, Swift.min(ho, h + padding - ky))   // output rows with an input row
-        let low = Swift.min(Swift.max(rows.lowerBound * wo, -offset), rows.upperBound * wo)
-        let high = Swift.max(low, Swift.min(rows.upperBound * wo, h * w - offset))
-        dst.update(repeating: 0, count: low)
-        (dst + low).update(from: plane + low + offset, count: high - low)
-        (dst + high).update(repeating: 0, count: ho * wo - high)
-        let valid = validColumns(kx: kx)
-        for ox in 0..<wo where !valid.contains(ox) {
-            for oy in rows { dst[oy * wo + ox] = 0 }
-        }
+        let (offset, rows, span) = shift(ky: ky, kx: kx)
+        dst.update(repeating: 0, count: span.lowerBound)
+        (dst + span.lowerBound).update(from: plane + span.lowerBound + offset, count: span.count)
+        (dst + span.upperBound).update(repeating: 0, count: ho * wo - span.upperBound)
+        zeroWrappedColumns(dst, rows: rows, kx: kx)
     }
 
     /// Adds column form [patch, pixels] back into channel block [c0, c0+cg)
@@ -164,22 +183,15 @@ struct ConvProblem {
 
     /// Adds row (ky, kx) of an image's column matrix [ho·wo] into `plane`
     /// when the stride is 1 and the output as wide as the input: the
-    /// transpose of `shiftedPlane`, one contiguous add (destination index =
-    /// source index + offset) instead of one per row. The entries that add
-    /// would wrap into the neighbouring rows are zeroed in `src` first.
+    /// transpose of `shiftedPlane`, one contiguous add (`shift`) instead of
+    /// one per row. The entries that add would wrap into the neighbouring
+    /// rows are zeroed in `src` first.
     @inline(__always)
     func addShifted<S: TensorScalar>(_ src: UnsafeMutablePointer<S>, ky: Int, kx: Int, into plane: UnsafeMutablePointer<S>) {
-        let offset = (ky - padding) * w + kx - padding
-        let top = Swift.min(ho, Swift.max(0, padding - ky))
-        let rows = top..<Swift.max(top, Swift.min(ho, h + padding - ky))   // output rows with an input row
-        let low = Swift.min(Swift.max(rows.lowerBound * wo, -offset), rows.upperBound * wo)
-        let high = Swift.max(low, Swift.min(rows.upperBound * wo, h * w - offset))
-        let valid = validColumns(kx: kx)
-        for ox in 0..<wo where !valid.contains(ox) {
-            for oy in rows { src[oy * wo + ox] = 0 }
-        }
-        let source = src + low, target = plane + (low + offset)
-        for k in 0..<(high - low) { target[k] += source[k] }
+        let (offset, rows, span) = shift(ky: ky, kx: kx)
+        zeroWrappedColumns(src, rows: rows, kx: kx)
+        let source = src + span.lowerBound, target = plane + (span.lowerBound + offset)
+        for k in 0..<span.count { target[k] += source[k] }
     }
 }
 
