@@ -110,10 +110,10 @@ struct ConvProblem {
 
     /// Where row (ky, kx) of an image's column matrix [ho·wo] meets the
     /// plane when the stride is 1 and the output as wide as the input:
-    /// column-matrix index k is plane index k + `offset`, for k in
-    /// `low..<high` (the output `rows` with an input row, clipped to the
-    /// plane); within that span the columns outside `validColumns(kx:)`
-    /// wrap into the neighbouring rows.
+    /// column-matrix index k is plane index k + `offset`, for k in `span`
+    /// (the output `rows` with an input row, clipped to the plane); within
+    /// `span` the columns outside `validColumns(kx:)` wrap into the
+    /// neighbouring rows.
     @inline(__always)
     func shift(ky: Int, kx: Int) -> (offset: Int, rows: Range<Int>, span: Range<Int>) {
         let offset = (ky - padding) * w + kx - padding

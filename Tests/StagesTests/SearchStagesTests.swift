@@ -322,9 +322,6 @@ import Testing
         #expect(changed.stdout.contains("report written to"), "\(changed.stdout)")
     }
 
-    /// A `real-evaluate` worker killed with SIGKILL mid-training: the rerun
-    /// resumes the job from its last checkpoint and records the same truth,
-    /// proxy and learning curve as a campaign that was never interrupted.
     /// The proxy's learning rate is chosen from trials that side-by-side
     /// workers share through the campaign: a worker uses the accuracies
     /// another recorded (here ones that make the smallest rate win, which it
@@ -357,6 +354,9 @@ import Testing
         }
     }
 
+    /// A `real-evaluate` worker killed with SIGKILL mid-training: the rerun
+    /// resumes the job from its last checkpoint and records the same truth,
+    /// proxy and learning curve as a campaign that was never interrupted.
     @Test func killedRealEvaluationResumesFromItsCheckpoint() throws {
         let setup = try Setup()
         let pipeline = setup.pipeline("p", Self.sections(architectures: 6, calibration: 2, realSteps: 1500, checkpointEvery: 25))
