@@ -84,18 +84,19 @@ func decideRankCheck(_ facts: RankCheckFacts) -> ReportCheck {
                      + "\(formatNumber(facts.threshold)) is not met")
     }
     let interval = facts.gtnInterval.map { " \(formatInterval($0))" } ?? ""
-    guard rho >= facts.threshold else {
-        return .fail("\(stated) is \(formatNumber(rho))\(interval), below the threshold \(formatNumber(facts.threshold))")
-    }
     let better = facts.baselines.filter { ($0.spearman ?? -.infinity) > rho }
+    let betterClause = better.map { baseline in
+        "\(baseline.phrase) ranks better (ρ \(formatNumber(baseline.spearman))"
+            + (baseline.differenceInterval.map { "; GTN − it: \(formatNumber(rho - baseline.spearman!)), 95% interval \(formatInterval($0))" } ?? "")
+            + ")"
+    }.joined(separator: " and ")
+    let worseThanAlternative = ": GTN's ranking is worse than a cheaper or equal-compute alternative"
+    guard rho >= facts.threshold else {
+        return .fail("\(stated) is \(formatNumber(rho))\(interval), below the threshold \(formatNumber(facts.threshold))"
+                     + (better.isEmpty ? "" : ", and " + betterClause + worseThanAlternative))
+    }
     if !better.isEmpty {
-        let which = better.map { baseline in
-            "\(baseline.phrase) ranks better (ρ \(formatNumber(baseline.spearman))"
-                + (baseline.differenceInterval.map { "; GTN − it: \(formatNumber(rho - baseline.spearman!)), 95% interval \(formatInterval($0))" } ?? "")
-                + ")"
-        }
-        return .fail("\(stated) is \(formatNumber(rho))\(interval), but " + which.joined(separator: " and ")
-                     + ": GTN's ranking is worse than a cheaper or equal-compute alternative")
+        return .fail("\(stated) is \(formatNumber(rho))\(interval), but " + betterClause + worseThanAlternative)
     }
     let beaten = facts.baselines.compactMap { b in b.spearman.map { "\(b.phrase) (\(formatNumber($0)))" } }
     return .pass("\(stated) is \(formatNumber(rho))\(interval), at least the threshold \(formatNumber(facts.threshold))"

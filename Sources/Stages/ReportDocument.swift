@@ -154,6 +154,16 @@ struct ReportDocument {
         return text
     }
 
+    /// Which learner the inner-step comparison trains, and, when meta-training
+    /// drew its learners from the search space, that this one was not among them.
+    static func comparisonLearnerSentence(learners: MetaTrainingLearners, width: Double) -> String {
+        "The learners are the paper's learner at width \(formatNumber(width))"
+            + (learners == .searchSpace
+                ? ", not drawn from the search space the generator was meta-trained on: this shows how well it teaches "
+                  + "a network it never saw, not how well it ranks the space (that is the rank correlation below)."
+                : ".")
+    }
+
     private mutating func innerStepComparison() -> String {
         let curves = facts.innerStepCurves
         let file = "inner-steps.svg"
@@ -162,9 +172,11 @@ struct ReportDocument {
                                  xLabel: "inner step k", yLabel: "test accuracy",
                                  series: curves.map { PlotSeries(name: $0.variant.title,
                                                                  x: $0.steps.map(Double.init), y: $0.mean) }))
-        let text = "Accuracy on the first \(facts.pipeline.metaTraining.evaluationImages) test images of fresh learners "
+        let m = facts.pipeline.metaTraining
+        let text = "Accuracy on the first \(m.evaluationImages) test images of fresh learners "
             + "after k inner steps, mean ± standard deviation over "
             + (facts.comparisonLearners.map { "\($0) learners" } ?? "fresh learners") + ". "
+            + Self.comparisonLearnerSentence(learners: m.learners, width: m.width) + " "
             + "All generated variants use the final generator: the learned curriculum in order, fresh random noise "
             + "instead of the curriculum, or the curriculum's batches in random order. The real-data control trains "
             + "the same learner on real batches of the same size"

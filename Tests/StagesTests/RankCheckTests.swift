@@ -33,6 +33,8 @@ import Testing
             failure: "the equal-compute real proxy ranks better (ρ 0.800; GTN − it: -0.340, 95% interval [-0.500, -0.100]) and the parameter count ranks better"),
         Row(name: "undefined baselines cannot beat GTN", facts: facts(proxy: nil, size: nil), failure: nil),
         Row(name: "below the threshold", facts: facts(gtn: 0.2, proxy: 0.1, size: 0.1), failure: "below the threshold 0.300"),
+        Row(name: "below the threshold and a baseline", facts: facts(gtn: 0.2, proxy: 0.1, size: 0.7),
+            failure: "is 0.200, below the threshold 0.300, and the parameter count ranks better (ρ 0.700): GTN's ranking is worse"),
         Row(name: "GTN undefined", facts: facts(gtn: nil, proxy: nil, size: nil), failure: "is undefined"),
         Row(name: "a calibration architecture lacks a result", facts: facts(scored: 29),
             failure: "only 29 of the 30 calibration architectures"),

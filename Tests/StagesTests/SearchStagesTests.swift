@@ -4,6 +4,7 @@ import FoundationXML
 #endif
 import GTN
 import Queue
+@testable import Stages
 import TestSupport
 import Testing
 
@@ -123,8 +124,19 @@ import Testing
         for predictor in ["| parameter count |", "| FLOPs |", "| equal-compute real proxy |", "| synflow |", "| NASWOT |", "| truth run after 8 steps |"] {
             #expect(text.contains(predictor), "\(predictor) missing from the report")
         }
+        #expect(text.contains(ReportDocument.comparisonLearnerSentence(learners: .standard, width: 0.0625)), "the comparison's learner is not named")
         try checkResultsTable(setup.directory.file("art/results.csv"), proposed: 60, trained: real.count)
         try checkReportFiles(setup.directory.file("art"))
+    }
+
+    /// The inner-step comparison names its learner, and says so when the
+    /// generator was meta-trained on others (drawn from the search space).
+    @Test func comparisonNamesItsLearner() {
+        #expect(ReportDocument.comparisonLearnerSentence(learners: .standard, width: 0.25)
+                == "The learners are the paper's learner at width 0.250.")
+        let searchSpace = ReportDocument.comparisonLearnerSentence(learners: .searchSpace, width: 0.25)
+        #expect(searchSpace.hasPrefix("The learners are the paper's learner at width 0.250, not drawn from the search space"),
+                "\(searchSpace)")
     }
 
     @Test func badInputAndNotReady() throws {
