@@ -7,6 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-2}"
+# Storage the kernels take without zero-filling starts as NaN, in the tests
+# and in the stages they run, so a kernel that leaves an element unwritten
+# fails instead of passing on fresh (zero) pages.
+export GTN_POISON_UNINITIALIZED=1
 swift build -c release -Xswiftc -enable-testing --build-tests
 # The kernel tests run under the OpenBLAS kernel family the stages choose on
 # this CPU (old OpenBLAS builds compute wrongly with some families on some

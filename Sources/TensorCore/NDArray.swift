@@ -1,3 +1,6 @@
+import Foundation
+import Synchronization
+
 /// A dense, contiguous, row-major array of `S` with a shape. Value semantics
 /// (copy-on-write storage); no autodiff. All kernels of the project take and
 /// return `NDArray`s.
@@ -56,8 +59,28 @@ public struct NDArray<S: TensorScalar>: Sendable, Equatable {
 extension Array where Element: TensorScalar {
     /// Storage for `count` scalars that the caller overwrites completely before
     /// reading (saves a zero-fill pass over large outputs and scratch buffers).
+    /// Filled with NaN instead while `UninitializedStorage.isPoisoned`, so a
+    /// kernel that leaves an element unwritten shows in its results.
     @inline(__always)
     init(overwrittenCount count: Int) {
-        self.init(unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+        self.init(unsafeUninitializedCapacity: count) { buffer, initialized in
+            if UninitializedStorage.isPoisoned { buffer.initialize(repeating: .nan) }
+            initialized = count
+        }
     }
+}
+
+/// The test suite's check that kernels write every element of the storage
+/// they take without zero-filling (`Array(overwrittenCount:)`): fresh pages
+/// of memory are zero, so a kernel relying on that by mistake passes its
+/// tests unless the storage is poisoned. On when the environment has
+/// `GTN_POISON_UNINITIALIZED=1` (`scripts/test.sh` sets it, so the stages
+/// its tests run are poisoned too) or after `poison()`.
+enum UninitializedStorage {
+    private static let poisoned = Atomic<Bool>(ProcessInfo.processInfo.environment["GTN_POISON_UNINITIALIZED"] == "1")
+
+    static var isPoisoned: Bool { poisoned.load(ordering: .relaxed) }
+
+    /// Poisons all later storage in this process (never undone: tests run concurrently).
+    static func poison() { poisoned.store(true, ordering: .relaxed) }
 }

@@ -1,7 +1,7 @@
 import Testing
 import Autodiff
 import NN
-import TensorCore
+@testable import TensorCore
 
 /// One differentiable operation under test, with input shapes chosen to
 /// exercise broadcasting, strides, padding and groups.
@@ -135,6 +135,9 @@ private func objective(_ outputs: [Tensor<Double>], _ weights: [NDArray<Double>]
 }
 
 @Suite struct PrimitiveGradients {
+    /// Storage taken without zero-filling is NaN, so an element a kernel forgets to write shows.
+    init() { UninitializedStorage.poison() }
+
     @Test func everyPrimitiveIsInTheTable() {
         let covered = Set(primitiveCases.compactMap(\.primitive))
         let missing = Primitive.allCases.filter { !covered.contains($0) }

@@ -13,6 +13,9 @@ private func relativeError(_ fast: NDArray<Float>, _ reference: NDArray<Double>)
 
 /// Float32 fast kernels against naive Float64 loops: relative error < 1e-4.
 @Suite struct FastKernelsMatchReference {
+    /// Storage taken without zero-filling is NaN, so an element a kernel forgets to write shows.
+    init() { UninitializedStorage.poison() }
+
     static let tolerance = 1e-4
 
     /// `direct`: whether Float32 calls take the direct kernels (one group,
@@ -191,6 +194,9 @@ private func relativeError(_ fast: NDArray<Float>, _ reference: NDArray<Double>)
 }
 
 @Suite struct LayoutKernels {
+    /// Storage taken without zero-filling is NaN, so an element a kernel forgets to write shows.
+    init() { UninitializedStorage.poison() }
+
     @Test func broadcastingArithmetic() {
         let a = NDArray<Double>(shape: [2, 1, 3], data: [1, 2, 3, 4, 5, 6])
         let b = NDArray<Double>(shape: [2, 1], data: [10, 20])
@@ -287,6 +293,9 @@ private func relativeError(_ fast: NDArray<Float>, _ reference: NDArray<Double>)
 /// The memory-bound kernels split over the workers (`parallelRanges`) on
 /// arrays large enough to be split, against plain loops written here.
 @Suite struct WorkerSplitKernels {
+    /// Storage taken without zero-filling is NaN, so an element a kernel forgets to write shows.
+    init() { UninitializedStorage.poison() }
+
     /// [8, 17, 29, 31]: 122 264 elements, several workers' worth.
     static let shape = [8, 17, 29, 31]
 
