@@ -41,7 +41,7 @@ for stage in "${GTN_STAGES[@]}"; do
     gtn_run_workers "$count" "$(hostname)-$$" "$GTN_BIN/$stage" --pipeline "$pipeline" || status=$?
     case $status in
         0) ;;
-        3) echo "run-campaign: the report's check FAILED (the GTN ranking is below the pipeline's Spearman threshold, worse than a baseline, or incomplete); read the report named above"; exit 3 ;;
+        3) echo "run-campaign: $GTN_CHECK_FAILED"; exit 3 ;;
         75) echo "run-campaign: $stage stopped early with its progress saved; run this command again to continue"; exit 75 ;;
         *) echo "run-campaign: $stage failed (exit $status)" >&2; exit $status ;;
     esac

@@ -81,6 +81,7 @@ for stage in "${GTN_STAGES[@]}"; do
     case $status in
         0) ;;
         75) echo "tick: $stage stopped with its progress saved; the next tick continues"; exit 75 ;;
+        3) echo "tick: campaign $GTN_CAMPAIGN complete, but $GTN_CHECK_FAILED"; exit 3 ;;
         *) echo "tick: $stage failed (exit $status); \`campaign status --db $GTN_DB\` shows why" >&2; exit "$status" ;;
     esac
 done

@@ -8,6 +8,8 @@
 #                                  `campaign stages` lists them); returns 2 (no
 #                                  pipeline) or 1 (not built)
 #   gtn_drains_jobs STAGE          true when STAGE is a job worker (run many at once)
+#   GTN_CHECK_FAILED               what exit status 3 of `report` means, for the
+#                                  front ends to say
 #   gtn_campaign_init BIN PIPELINE [STAGE OPTIONS...]
 #                                  checks the pipeline and creates (or checks) the
 #                                  campaign database with `campaign init`; sets
@@ -49,6 +51,8 @@ gtn_locate() {
         return 1
     fi
 }
+
+GTN_CHECK_FAILED="the report's check FAILED (the GTN ranking is below the pipeline's Spearman threshold, worse than a baseline, or incomplete); read the report named above"
 
 gtn_drains_jobs() {
     local name
