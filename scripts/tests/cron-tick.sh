@@ -10,8 +10,8 @@
 #     tick, the last one says complete (0), every architecture is scored
 #     once and the report is written.
 # Needs a release build. So that a tick's budget runs out on any machine,
-# fast or slow, the default pipeline's truth runs are 4 times as long as
-# tiny.json's (128 steps): real-evaluate alone then takes about three budgets.
+# fast or slow, the test runs a copy of tiny.json whose truth runs take 128
+# steps instead of 32: real-evaluate alone then takes about three budgets.
 #
 #   scripts/tests/cron-tick.sh
 #   GTN_TEST_PIPELINE=FILE   another pipeline, used as it is (default: pipelines/tiny.json, 128 truth steps)
