@@ -242,8 +242,8 @@ extension ConvProblem {
 // use the image itself) and issues one single-threaded BLAS product that
 // reads and writes the image's tensors in place. Depthwise problems run the
 // stencils of DepthwiseConvolution.swift, and Float32 problems with few
-// input values or few outputs per pixel (`usesDirectKernels`) the direct
-// kernels of DirectConvolution.swift instead.
+// input values per pixel or few outputs (`usesDirectKernels`, per kernel)
+// the direct kernels of DirectConvolution.swift instead.
 extension NDArray {
     /// 2-D convolution (cross-correlation). x [N,C,H,W], w [O,C/groups,KH,KW] → [N,O,Ho,Wo].
     @_specialize(where S == Float)
@@ -251,9 +251,16 @@ extension NDArray {
     public static func conv2d(_ x: NDArray, _ w: NDArray, _ geometry: ConvGeometry) -> NDArray {
         let p = ConvProblem(input: x.shape, weight: w.shape, geometry)
         if p.isDepthwise { return p.depthwiseForward(x, w) }
-        if S.self == Float.self && p.usesDirectKernels {
+        if S.self == Float.self && p.usesDirectKernels(.forward) {
             return p.directForward(x as! NDArray<Float>, w as! NDArray<Float>) as! NDArray
         }
+        return blasConv2d(x, w, p)
+    }
+
+    /// conv2d as one BLAS product per image and group (im2col + BLAS).
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    static func blasConv2d(_ x: NDArray, _ w: NDArray, _ p: ConvProblem) -> NDArray {
         var out = [S](overwrittenCount: p.n * p.outputSize)
         x.data.withUnsafeBufferPointer { xb in w.data.withUnsafeBufferPointer { wb in out.withUnsafeMutableBufferPointer { ob in
             let (xp, wp, op) = (SharedPointer(xb.baseAddress!), SharedPointer(wb.baseAddress!), SharedPointer(ob.baseAddress!))
@@ -275,9 +282,18 @@ extension NDArray {
         require(gy.shape == [p.n, p.o, p.ho, p.wo],
                 "conv2dGradInput: output gradient \(gy.shape) does not match input \(inputShape) and weight \(w.shape)")
         if p.isDepthwise { return p.depthwiseGradInput(gy, w) }
-        if S.self == Float.self && p.usesDirectKernels {
+        if S.self == Float.self && p.usesDirectKernels(.gradInput) {
             return p.directGradInput(gy as! NDArray<Float>, w as! NDArray<Float>) as! NDArray
         }
+        return blasConv2dGradInput(gy, w, p)
+    }
+
+    /// conv2dGradInput as one BLAS product per image and group, added back
+    /// into the image by col2im.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    static func blasConv2dGradInput(_ gy: NDArray, _ w: NDArray, _ p: ConvProblem) -> NDArray {
+        let inputShape = [p.n, p.c, p.h, p.w]
         var dx = [S](overwrittenCount: Shape.count(inputShape))
         gy.data.withUnsafeBufferPointer { gb in w.data.withUnsafeBufferPointer { wb in dx.withUnsafeMutableBufferPointer { db in
             let (gp, wp, dp) = (SharedPointer(gb.baseAddress!), SharedPointer(wb.baseAddress!), SharedPointer(db.baseAddress!))
@@ -299,8 +315,7 @@ extension NDArray {
     }
 
     /// Gradient of conv2d with respect to its weight: x [N,C,H,W], gy [N,O,Ho,Wo] → `weightShape`.
-    /// Linear in both arguments. Each worker sums its images' products; the
-    /// workers' sums are added in order at the end.
+    /// Linear in both arguments.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public static func conv2dGradWeight(_ x: NDArray, _ gy: NDArray, weightShape: [Int], _ geometry: ConvGeometry) -> NDArray {
@@ -308,9 +323,18 @@ extension NDArray {
         require(gy.shape == [p.n, p.o, p.ho, p.wo],
                 "conv2dGradWeight: output gradient \(gy.shape) does not match input \(x.shape) and weight \(weightShape)")
         if p.isDepthwise { return p.depthwiseGradWeight(x, gy) }
-        if S.self == Float.self && p.usesDirectKernels {
+        if S.self == Float.self && p.usesDirectKernels(.gradWeight) {
             return p.directGradWeight(x as! NDArray<Float>, gy as! NDArray<Float>) as! NDArray
         }
+        return blasConv2dGradWeight(x, gy, p)
+    }
+
+    /// conv2dGradWeight as one BLAS product per image and group, summed per
+    /// worker; the workers' sums are added in order at the end.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    static func blasConv2dGradWeight(_ x: NDArray, _ gy: NDArray, _ p: ConvProblem) -> NDArray {
+        let weightShape = [p.o, p.cg, p.kh, p.kw]
         let count = Shape.count(weightShape)
         var sums = [S](repeating: 0, count: shareCount(p.n) * count)
         x.data.withUnsafeBufferPointer { xb in gy.data.withUnsafeBufferPointer { gb in sums.withUnsafeMutableBufferPointer { sb in

@@ -16,11 +16,33 @@ enum DirectKernelCode {
     var code: dc_code { self == .portable ? dc_portable : dc_fastest_code() }
 }
 
+/// The three kernels of a convolution.
+enum ConvKernel: CaseIterable, Hashable, Sendable { case forward, gradInput, gradWeight }
+
 extension ConvProblem {
-    /// Whether Float32 calls of this problem run the direct kernels: one group,
-    /// and at most 27 input values per output pixel (C·KH·KW) or at most 3
-    /// outputs (the generator's image layer: products with one to three rows).
-    var usesDirectKernels: Bool { groups == 1 && (patch <= 27 || o <= 3) }
+    /// Whether Float32 calls of `kernel` on this problem run the direct
+    /// kernels rather than im2col + BLAS (one group only):
+    /// - all three kernels with at most 27 input values per output pixel
+    ///   (C·KH·KW: 3×3 on 1 or 3 channels) or at most 3 outputs (the
+    ///   generator's image layer): products with a dimension of 1 to 27;
+    /// - otherwise none for 1×1 convolutions with stride 1 and no padding,
+    ///   whose products read and write the tensors in place;
+    /// - otherwise the forward and grad-weight up to 72 input values per
+    ///   pixel (3×3 on 8 channels), and grad-input up to 64 outputs: its BLAS
+    ///   product sums only O terms into each of the C·KH·KW × Ho·Wo column
+    ///   values, then col2im adds them up again. At the search space's 3×3
+    ///   shapes (batch 64, 8 to 64 channels) the direct grad-input ran
+    ///   1.2–1.8× faster, from 64 outputs on level (`gtn-bench kernels`,
+    ///   Zen 2, December 2026).
+    func usesDirectKernels(_ kernel: ConvKernel) -> Bool {
+        guard groups == 1 else { return false }
+        if patch <= 27 || o <= 3 { return true }
+        if columnsAreImage { return false }
+        switch kernel {
+        case .forward, .gradWeight: return patch <= 72
+        case .gradInput: return o <= 64
+        }
+    }
 
     /// Output bytes from which the forward writes with streaming stores: an
     /// output this large leaves the caches before it is read back anyway, and

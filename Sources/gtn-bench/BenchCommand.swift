@@ -18,8 +18,11 @@ enum BenchCommand {
     blas       the OpenBLAS kernel family in use and how it was chosen (one line),
                e.g. to run other programs under the same family.
     kernels    GFLOP/s of sgemm (the machine's reference), matmul and the three
-               convolution kernels at the learner's shapes (batch 128 of 1x28x28:
-               conv3x3 1->64 and 64->128 with padding 1, linear 6272->256->10),
+               convolution kernels at the learners' and the generator's shapes
+               (conv3x3 1->64 and 64->128 of the paper's learner, batch 128;
+               8->8, 32->32 and a stride-2 32->64 of search-space learners,
+               batch 64; the generator's 128->64, batch 128; the paper
+               learner's linear 6272->256->10),
                each with its ratio to an sgemm timed alongside at the same thread
                count, the ceiling a plain read of the kernel's inputs sets (timed
                alongside, after the same sgemm), its page faults per call, and

@@ -65,7 +65,7 @@ enum KernelBenchmark {
         let size = 1536
         let a: NDArray<Float> = rng.normal([size, size]), b: NDArray<Float> = rng.normal([size, size])
         let sgemmFlops = 2 * pow(Double(size), 3)
-        print("kernel                              GFLOP/s   sgemm \(size)³ alongside   ratio   input-read ceiling   page faults/call   host steal")
+        print("kernel                                    GFLOP/s   sgemm \(size)³ alongside   ratio   input-read ceiling   page faults/call   host steal")
         let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK))), cpus = Double(ProcessInfo.processInfo.activeProcessorCount)
 
         func report(_ name: String, flops: Double, inputs: [NDArray<Float>], _ body: () -> Void) {
@@ -94,22 +94,32 @@ enum KernelBenchmark {
             } } ?? "      n/a"
             let sgemm = sgemmFlops / bestSgemm / 1e9
             let (gflops, ceiling) = (flops / bestKernel / 1e9, flops / bestRead / 1e9)
-            let padded = name.padding(toLength: 34, withPad: " ", startingAt: 0)
+            let padded = name.padding(toLength: 40, withPad: " ", startingAt: 0)
             print(padded + String(format: " %8.1f   %20.1f   %4.0f%%   %17.0f%%   %16.0f   ", gflops, sgemm, 100 * gflops / sgemm,
                                   100 * ceiling / sgemm, Double(faults) / Double(repeats)) + steal)
         }
 
-        let x1: NDArray<Float> = rng.normal([128, 1, 28, 28]), w1: NDArray<Float> = rng.normal([64, 1, 3, 3])
-        let x2: NDArray<Float> = rng.normal([128, 64, 14, 14]), w2: NDArray<Float> = rng.normal([128, 64, 3, 3])
-        let g = ConvGeometry(stride: 1, padding: 1)
-        for (label, x, w) in [("conv 1->64 28x28", x1, w1), ("conv 64->128 14x14", x2, w2)] {
+        // The paper's learner (batch 128), a search-space learner's 3×3
+        // layers (batch 64: 8 and 32 channels at full size, a block's
+        // stride-2 reduction) and the generator's 128 → 64 convolution.
+        let shapes: [(label: String, input: [Int], weight: [Int], stride: Int)] = [
+            ("conv 1->64 28x28", [128, 1, 28, 28], [64, 1, 3, 3], 1),
+            ("conv 64->128 14x14", [128, 64, 14, 14], [128, 64, 3, 3], 1),
+            ("conv 8->8 28x28 (n 64)", [64, 8, 28, 28], [8, 8, 3, 3], 1),
+            ("conv 32->32 28x28 (n 64)", [64, 32, 28, 28], [32, 32, 3, 3], 1),
+            ("conv 32->64 /2 14x14 (n 64)", [64, 32, 14, 14], [64, 32, 3, 3], 2),
+            ("generator 128->64 14x14", [128, 128, 14, 14], [64, 128, 3, 3], 1),
+        ]
+        for shape in shapes {
+            let x: NDArray<Float> = rng.normal(shape.input), w: NDArray<Float> = rng.normal(shape.weight)
+            let g = ConvGeometry(stride: shape.stride, padding: 1)
             let y = NDArray.conv2d(x, w, g)
             let flops = 2 * Double(y.count) * Double(w.count / w.shape[0])
-            report("\(label) forward", flops: flops, inputs: [x, w]) { _ = NDArray.conv2d(x, w, g) }
-            report("\(label) grad-input", flops: flops, inputs: [y, w]) {
+            report("\(shape.label) forward", flops: flops, inputs: [x, w]) { _ = NDArray.conv2d(x, w, g) }
+            report("\(shape.label) grad-input", flops: flops, inputs: [y, w]) {
                 _ = NDArray.conv2dGradInput(y, w, inputShape: x.shape, g)
             }
-            report("\(label) grad-weight", flops: flops, inputs: [x, y]) {
+            report("\(shape.label) grad-weight", flops: flops, inputs: [x, y]) {
                 _ = NDArray.conv2dGradWeight(x, y, weightShape: w.shape, g)
             }
         }

@@ -11,6 +11,11 @@ private func relativeError(_ fast: NDArray<Float>, _ reference: NDArray<Double>)
     return scale == 0 ? diff : diff / scale
 }
 
+extension Set where Element == ConvKernel {
+    /// Every kernel of a convolution.
+    static var all: Self { Set(ConvKernel.allCases) }
+}
+
 /// Float32 fast kernels against naive Float64 loops: relative error < 1e-4.
 @Suite struct FastKernelsMatchReference {
     /// Storage taken without zero-filling is NaN, so an element a kernel forgets to write shows.
@@ -18,59 +23,77 @@ private func relativeError(_ fast: NDArray<Float>, _ reference: NDArray<Double>)
 
     static let tolerance = 1e-4
 
-    /// `direct`: whether Float32 calls take the direct kernels (one group,
-    /// C·KH·KW ≤ 27) rather than im2col + BLAS; the test asserts it.
+    /// `direct`: the kernels whose Float32 calls take the direct kernels
+    /// rather than im2col + BLAS (`usesDirectKernels`); the test asserts it.
     struct ConvCase: Sendable, CustomTestStringConvertible {
-        let input: [Int], weight: [Int], geometry: ConvGeometry, direct: Bool
-        var testDescription: String { "x\(input) w\(weight) \(geometry) (\(direct ? "direct" : "im2col + BLAS"))" }
+        let input: [Int], weight: [Int], geometry: ConvGeometry, direct: Set<ConvKernel>
+        var testDescription: String {
+            let kernels = ConvKernel.allCases.map { "\($0)" + (direct.contains($0) ? " direct" : " BLAS") }
+            return "x\(input) w\(weight) \(geometry) (\(kernels.joined(separator: ", ")))"
+        }
     }
 
     static let convCases: [ConvCase] = [
-        // im2col + BLAS: C·KH·KW > 27 or several groups.
-        ConvCase(input: [3, 4, 9, 8], weight: [5, 4, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: false),
-        ConvCase(input: [2, 4, 9, 8], weight: [5, 4, 3, 3], geometry: ConvGeometry(stride: 2, padding: 0), direct: false),
-        ConvCase(input: [1, 4, 7, 7], weight: [6, 2, 3, 3], geometry: ConvGeometry(stride: 2, padding: 1, groups: 2), direct: false),
-        // 1×1, stride 1, no padding: the image is its own column matrix (one
-        // group and two), the batch split unevenly over the workers; 1×1 with
-        // stride 2 still forms columns.
-        ConvCase(input: [3, 32, 5, 4], weight: [6, 32, 1, 1], geometry: ConvGeometry(), direct: false),
-        ConvCase(input: [3, 8, 5, 5], weight: [4, 4, 1, 1], geometry: ConvGeometry(groups: 2), direct: false),
-        ConvCase(input: [2, 30, 7, 7], weight: [5, 30, 1, 1], geometry: ConvGeometry(stride: 2), direct: false),
-        // Stride 1 and as wide as the input: each column row is the plane
-        // moved (5×5 with padding 2; a plane smaller than the kernel).
-        ConvCase(input: [2, 2, 6, 7], weight: [4, 2, 5, 5], geometry: ConvGeometry(stride: 1, padding: 2), direct: false),
-        ConvCase(input: [1, 4, 2, 3], weight: [4, 4, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: false),
-        ConvCase(input: [2, 4, 17, 16], weight: [4, 4, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: false),
-        // Strided column rows: stride 2 with padding (a search-space block's
-        // reduction, odd side), and stride 3.
-        ConvCase(input: [2, 4, 7, 7], weight: [6, 4, 3, 3], geometry: ConvGeometry(stride: 2, padding: 1), direct: false),
-        ConvCase(input: [2, 4, 10, 9], weight: [5, 4, 3, 3], geometry: ConvGeometry(stride: 3, padding: 1), direct: false),
+        // Several groups: im2col + BLAS.
+        ConvCase(input: [1, 4, 7, 7], weight: [6, 2, 3, 3], geometry: ConvGeometry(stride: 2, padding: 1, groups: 2), direct: []),
+        ConvCase(input: [3, 8, 5, 5], weight: [4, 4, 1, 1], geometry: ConvGeometry(groups: 2), direct: []),
+        // 1×1, stride 1, no padding: the image is its own column matrix (the
+        // batch split unevenly over the workers); 1×1 with stride 2 still
+        // forms columns.
+        ConvCase(input: [3, 32, 5, 4], weight: [6, 32, 1, 1], geometry: ConvGeometry(), direct: []),
+        ConvCase(input: [2, 30, 7, 7], weight: [5, 30, 1, 1], geometry: ConvGeometry(stride: 2), direct: .all),
+        // C·KH·KW from 28 to 72 and at most 64 outputs: all direct. Stride 1
+        // and as wide as the input, where each BLAS column row is the plane
+        // moved (5×5 with padding 2; a plane smaller than the kernel);
+        // strided column rows: stride 2 with padding (a search-space block's
+        // reduction, odd side), stride 2 without, and stride 3.
+        ConvCase(input: [3, 4, 9, 8], weight: [5, 4, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: .all),
+        ConvCase(input: [2, 2, 6, 7], weight: [4, 2, 5, 5], geometry: ConvGeometry(stride: 1, padding: 2), direct: .all),
+        ConvCase(input: [1, 4, 2, 3], weight: [4, 4, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: .all),
+        ConvCase(input: [2, 4, 17, 16], weight: [4, 4, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: .all),
+        ConvCase(input: [2, 4, 7, 7], weight: [6, 4, 3, 3], geometry: ConvGeometry(stride: 2, padding: 1), direct: .all),
+        ConvCase(input: [2, 4, 9, 8], weight: [5, 4, 3, 3], geometry: ConvGeometry(stride: 2, padding: 0), direct: .all),
+        ConvCase(input: [2, 4, 10, 9], weight: [5, 4, 3, 3], geometry: ConvGeometry(stride: 3, padding: 1), direct: .all),
+        // More than 72 input values per pixel: grad-input alone direct up to
+        // 64 outputs (depth past one 128-row pass of the direct kernels:
+        // C·KH·KW 144), BLAS from 65; up to 72 input values with 65
+        // outputs: the forward and grad-weight alone.
+        ConvCase(input: [2, 16, 6, 5], weight: [12, 16, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: [.gradInput]),
+        ConvCase(input: [3, 16, 7, 7], weight: [12, 16, 3, 3], geometry: ConvGeometry(stride: 2, padding: 1), direct: [.gradInput]),
+        ConvCase(input: [1, 9, 5, 5], weight: [64, 9, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: [.gradInput]),
+        ConvCase(input: [1, 9, 5, 5], weight: [65, 9, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: []),
+        ConvCase(input: [1, 8, 5, 5], weight: [65, 8, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: [.forward, .gradWeight]),
         // Depthwise (a group per channel, one output each): the stencils.
-        ConvCase(input: [2, 5, 6, 6], weight: [5, 1, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1, groups: 5), direct: false),
-        ConvCase(input: [3, 4, 7, 6], weight: [4, 1, 3, 3], geometry: ConvGeometry(stride: 2, padding: 1, groups: 4), direct: false),
-        ConvCase(input: [1, 3, 6, 7], weight: [3, 1, 3, 3], geometry: ConvGeometry(stride: 1, padding: 0, groups: 3), direct: false),
-        ConvCase(input: [2, 3, 5, 5], weight: [3, 1, 1, 1], geometry: ConvGeometry(stride: 1, padding: 0, groups: 3), direct: false),
-        // Direct kernels: 1 or 3 channels, stride 1 and 2, padding 0 to 2, odd
-        // sizes, output channels not a multiple of the tiles (3 and 4), pixel
-        // counts below, at and past a 32-wide tile (leftover columns in 1, 2 or
-        // 3 whole vectors, or not whole), batch 1 and above the core count,
-        // and more output channels than grad-input reads in one pass (128).
-        ConvCase(input: [2, 3, 9, 8], weight: [4, 3, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: true),
-        ConvCase(input: [3, 3, 9, 8], weight: [4, 3, 3, 3], geometry: ConvGeometry(stride: 2, padding: 0), direct: true),
-        ConvCase(input: [5, 3, 11, 9], weight: [10, 3, 3, 3], geometry: ConvGeometry(stride: 1, padding: 0), direct: true),
-        ConvCase(input: [5, 1, 28, 28], weight: [8, 1, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: true),
-        ConvCase(input: [2, 1, 8, 7], weight: [5, 1, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: true),
-        ConvCase(input: [3, 1, 9, 7], weight: [7, 1, 3, 3], geometry: ConvGeometry(stride: 2, padding: 1), direct: true),
-        ConvCase(input: [1, 1, 15, 13], weight: [65, 1, 3, 3], geometry: ConvGeometry(stride: 1, padding: 0), direct: true),
-        ConvCase(input: [3, 1, 9, 11], weight: [131, 1, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: true),
-        ConvCase(input: [3, 1, 13, 13], weight: [5, 1, 5, 5], geometry: ConvGeometry(stride: 2, padding: 2), direct: true),
-        ConvCase(input: [2, 4, 5, 5], weight: [3, 4, 1, 1], geometry: ConvGeometry(), direct: true),
-        // Few outputs: the generator's image layer (16 → 1 and 8 → 3 channels).
-        ConvCase(input: [3, 16, 10, 9], weight: [1, 16, 3, 3], geometry: ConvGeometry(stride: 1, padding: 0), direct: true),
-        ConvCase(input: [2, 8, 9, 9], weight: [3, 8, 3, 3], geometry: ConvGeometry(stride: 2, padding: 1), direct: true),
-        ConvCase(input: [2, 8, 9, 9], weight: [4, 8, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: false),
+        ConvCase(input: [2, 5, 6, 6], weight: [5, 1, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1, groups: 5), direct: []),
+        ConvCase(input: [3, 4, 7, 6], weight: [4, 1, 3, 3], geometry: ConvGeometry(stride: 2, padding: 1, groups: 4), direct: []),
+        ConvCase(input: [1, 3, 6, 7], weight: [3, 1, 3, 3], geometry: ConvGeometry(stride: 1, padding: 0, groups: 3), direct: []),
+        ConvCase(input: [2, 3, 5, 5], weight: [3, 1, 1, 1], geometry: ConvGeometry(stride: 1, padding: 0, groups: 3), direct: []),
+        // At most 27 input values per pixel, all direct: 1 or 3 channels,
+        // stride 1 and 2, padding 0 to 2, odd sizes, output channels not a
+        // multiple of the tiles (3 and 4), pixel counts below, at and past a
+        // 32-wide tile (leftover columns in 1, 2 or 3 whole vectors, or not
+        // whole), batch 1 and above the core count, and more output channels
+        // than grad-input reads in one pass (128).
+        ConvCase(input: [2, 3, 9, 8], weight: [4, 3, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: .all),
+        ConvCase(input: [3, 3, 9, 8], weight: [4, 3, 3, 3], geometry: ConvGeometry(stride: 2, padding: 0), direct: .all),
+        ConvCase(input: [5, 3, 11, 9], weight: [10, 3, 3, 3], geometry: ConvGeometry(stride: 1, padding: 0), direct: .all),
+        ConvCase(input: [5, 1, 28, 28], weight: [8, 1, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: .all),
+        ConvCase(input: [2, 1, 8, 7], weight: [5, 1, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: .all),
+        ConvCase(input: [3, 1, 9, 7], weight: [7, 1, 3, 3], geometry: ConvGeometry(stride: 2, padding: 1), direct: .all),
+        ConvCase(input: [1, 1, 15, 13], weight: [65, 1, 3, 3], geometry: ConvGeometry(stride: 1, padding: 0), direct: .all),
+        ConvCase(input: [3, 1, 9, 11], weight: [131, 1, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: .all),
+        ConvCase(input: [3, 1, 13, 13], weight: [5, 1, 5, 5], geometry: ConvGeometry(stride: 2, padding: 2), direct: .all),
+        ConvCase(input: [2, 4, 5, 5], weight: [3, 4, 1, 1], geometry: ConvGeometry(), direct: .all),
+        // Few outputs: the generator's image layer (16 → 1 and 8 → 3
+        // channels), and 144 input values with 4 outputs (grad-input alone).
+        ConvCase(input: [3, 16, 10, 9], weight: [1, 16, 3, 3], geometry: ConvGeometry(stride: 1, padding: 0), direct: .all),
+        ConvCase(input: [2, 8, 9, 9], weight: [3, 8, 3, 3], geometry: ConvGeometry(stride: 2, padding: 1), direct: .all),
+        ConvCase(input: [2, 16, 9, 9], weight: [4, 16, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: [.gradInput]),
     ]
 
+    /// Every case through the entry points (whichever kernels they choose),
+    /// through im2col + BLAS, and, for one group, through both instances of
+    /// the direct kernels.
     @Test(arguments: convCases)
     func convolutionKernels(_ c: ConvCase) {
         var rng = RandomStream(seed: 11)
@@ -80,29 +103,28 @@ private func relativeError(_ fast: NDArray<Float>, _ reference: NDArray<Double>)
         let gy: NDArray<Double> = rng.normal(outShape)
         let (xf, wf, gf) = (x.converted(to: Float.self), w.converted(to: Float.self), gy.converted(to: Float.self))
         let problem = ConvProblem(input: c.input, weight: c.weight, c.geometry)
-        #expect(problem.usesDirectKernels == c.direct, "kernel choice for \(c.testDescription)")
+        #expect(Set(ConvKernel.allCases.filter { problem.usesDirectKernels($0) }) == c.direct, "kernel choice for \(c.testDescription)")
         let expected = (forward: ReferenceKernels.conv2d(x, w, c.geometry),
                         gradInput: ReferenceKernels.conv2dGradInput(gy, w, inputShape: c.input, c.geometry),
                         gradWeight: ReferenceKernels.conv2dGradWeight(x, gy, weightShape: c.weight, c.geometry))
 
-        let forward = relativeError(.conv2d(xf, wf, c.geometry), expected.forward)
-        #expect(forward < Self.tolerance, "conv2d forward \(c.testDescription): \(forward)")
-        let gradInput = relativeError(.conv2dGradInput(gf, wf, inputShape: c.input, c.geometry), expected.gradInput)
-        #expect(gradInput < Self.tolerance, "conv2dGradInput \(c.testDescription): \(gradInput)")
-        let gradWeight = relativeError(.conv2dGradWeight(xf, gf, weightShape: c.weight, c.geometry), expected.gradWeight)
-        #expect(gradWeight < Self.tolerance, "conv2dGradWeight \(c.testDescription): \(gradWeight)")
-
-        // The portable instance of the direct kernels (the entry points above run the fastest one).
-        guard c.direct else { return }
-        let portable = (forward: relativeError(problem.directForward(xf, wf, .portable), expected.forward),
-                        gradInput: relativeError(problem.directGradInput(gf, wf, .portable), expected.gradInput),
-                        gradWeight: relativeError(problem.directGradWeight(xf, gf, .portable), expected.gradWeight))
-        #expect(portable.forward < Self.tolerance, "portable direct forward \(c.testDescription): \(portable.forward)")
-        #expect(portable.gradInput < Self.tolerance, "portable direct grad-input \(c.testDescription): \(portable.gradInput)")
-        #expect(portable.gradWeight < Self.tolerance, "portable direct grad-weight \(c.testDescription): \(portable.gradWeight)")
-
-        // Streaming stores change where values are written from, never the values.
+        func check(_ path: String, _ forward: NDArray<Float>, _ gradInput: NDArray<Float>, _ gradWeight: NDArray<Float>) {
+            let errors = (relativeError(forward, expected.forward), relativeError(gradInput, expected.gradInput),
+                          relativeError(gradWeight, expected.gradWeight))
+            #expect(errors.0 < Self.tolerance, "\(path) forward \(c.testDescription): \(errors.0)")
+            #expect(errors.1 < Self.tolerance, "\(path) grad-input \(c.testDescription): \(errors.1)")
+            #expect(errors.2 < Self.tolerance, "\(path) grad-weight \(c.testDescription): \(errors.2)")
+        }
+        check("entry point", .conv2d(xf, wf, c.geometry), .conv2dGradInput(gf, wf, inputShape: c.input, c.geometry),
+              .conv2dGradWeight(xf, gf, weightShape: c.weight, c.geometry))
+        guard !problem.isDepthwise else { return }
+        check("im2col + BLAS", .blasConv2d(xf, wf, problem), .blasConv2dGradInput(gf, wf, problem),
+              .blasConv2dGradWeight(xf, gf, problem))
+        guard c.geometry.groups == 1 else { return }
         for code in [DirectKernelCode.fastest, .portable] {
+            check("direct \(code)", problem.directForward(xf, wf, code), problem.directGradInput(gf, wf, code),
+                  problem.directGradWeight(xf, gf, code))
+            // Streaming stores change where values are written from, never the values.
             #expect(problem.directForward(xf, wf, code, streamOutput: true).data == problem.directForward(xf, wf, code, streamOutput: false).data,
                     "streamed direct forward \(code) \(c.testDescription)")
         }
