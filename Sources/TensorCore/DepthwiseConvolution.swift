@@ -1,12 +1,87 @@
+import CDirectConv
+
 // Depthwise convolutions (one input channel per group, one output channel
 // each: the separable layers of the search space) as stencils over each
 // [H, W] plane. im2col + BLAS would issue one product per channel with a
-// single row of KH·KW weights, far too thin for OpenBLAS. Planes are split
-// over the workers by `parallelFor`; every loop runs along a row of the plane.
+// single row of KH·KW weights, far too thin for OpenBLAS. Float32 problems
+// with stride 1 (the search space's) run CDirectConv's stencils, which sum
+// each output row's taps in vector registers; the rest run the generic
+// loops below. Planes are split over the workers; every loop runs along a
+// row of the plane.
 
 extension ConvProblem {
     /// Whether this problem is depthwise: a group per channel, one output each.
     var isDepthwise: Bool { groups == c && o == c && groups > 1 }
+
+    /// Whether Float32 calls of this depthwise problem run CDirectConv's
+    /// stencils: stride 1, padding below the kernel's sides.
+    var usesDepthwiseStencils: Bool { stride == 1 && padding < kh && padding < kw }
+
+    /// Runs `body(shape, planes, scratch)` on contiguous ranges of the N·C
+    /// planes, one per worker (`parallelRanges`), each with scratch of its own.
+    private func forEachPlaneRange(_ body: @Sendable (UnsafePointer<dc_depthwise_shape>, Range<Int>, UnsafeMutablePointer<Float>) -> Void) {
+        var planeShape = dc_depthwise_shape(channels: c, height: h, width: w, kernel_height: kh, kernel_width: kw, padding: padding)
+        let (shape, scratch) = (planeShape, dc_depthwise_scratch_count(&planeShape))
+        parallelRanges(n * c, itemSize: h * w) { planes in
+            var s = shape
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: scratch)
+            defer { buffer.deallocate() }
+            body(&s, planes, buffer)
+        }
+    }
+
+    /// The stencils' forward: x [N,C,H,W], w [C,1,KH,KW] → y [N,C,Ho,Wo].
+    func stencilForward(_ x: NDArray<Float>, _ weight: NDArray<Float>, _ code: DirectKernelCode = .fastest) -> NDArray<Float> {
+        var y = [Float](overwrittenCount: n * c * ho * wo)
+        let kernel = code.code
+        x.data.withUnsafeBufferPointer { xb in weight.data.withUnsafeBufferPointer { wb in y.withUnsafeMutableBufferPointer { yb in
+            let (xp, wp, yp) = (SharedPointer(xb.baseAddress!), SharedPointer(wb.baseAddress!), SharedPointer(yb.baseAddress!))
+            forEachPlaneRange { s, planes, scratch in
+                dc_depthwise_forward(kernel, s, planes.lowerBound, planes.count, xp.base, wp.base, yp.base, scratch)
+            }
+        } } }
+        return NDArray(shape: [n, c, ho, wo], data: y)
+    }
+
+    /// The stencils' grad-input: gy [N,C,Ho,Wo], w [C,1,KH,KW] → dx [N,C,H,W].
+    func stencilGradInput(_ gy: NDArray<Float>, _ weight: NDArray<Float>, _ code: DirectKernelCode = .fastest) -> NDArray<Float> {
+        var dx = [Float](overwrittenCount: n * c * h * w)
+        let kernel = code.code
+        gy.data.withUnsafeBufferPointer { gb in weight.data.withUnsafeBufferPointer { wb in dx.withUnsafeMutableBufferPointer { db in
+            let (gp, wp, dp) = (SharedPointer(gb.baseAddress!), SharedPointer(wb.baseAddress!), SharedPointer(db.baseAddress!))
+            forEachPlaneRange { s, planes, scratch in
+                dc_depthwise_grad_input(kernel, s, planes.lowerBound, planes.count, gp.base, wp.base, dp.base, scratch)
+            }
+        } } }
+        return NDArray(shape: [n, c, h, w], data: dx)
+    }
+
+    /// The stencils' grad-weight: x [N,C,H,W], gy [N,C,Ho,Wo] → dw [C,1,KH,KW],
+    /// each plane's sums added over the batch in Float64 in a fixed order.
+    func stencilGradWeight(_ x: NDArray<Float>, _ gy: NDArray<Float>, _ code: DirectKernelCode = .fastest) -> NDArray<Float> {
+        var perPlane = [Double](repeating: 0, count: n * c * kh * kw)
+        let kernel = code.code
+        x.data.withUnsafeBufferPointer { xb in gy.data.withUnsafeBufferPointer { gb in perPlane.withUnsafeMutableBufferPointer { pb in
+            let (xp, gp, pp) = (SharedPointer(xb.baseAddress!), SharedPointer(gb.baseAddress!), SharedPointer(pb.baseAddress!))
+            forEachPlaneRange { s, planes, scratch in
+                dc_depthwise_grad_weight(kernel, s, planes.lowerBound, planes.count, xp.base, gp.base, pp.base, scratch)
+            }
+        } } }
+        return NDArray(shape: [c, 1, kh, kw], data: sumOverBatch(perPlane))
+    }
+
+    /// dw [C·KH·KW] from each plane's sums [N·C·KH·KW]: the batch's planes of
+    /// each channel added in Float64, image by image.
+    private func sumOverBatch<S: TensorScalar>(_ perPlane: [Double]) -> [S] {
+        let taps = kh * kw
+        var dw = [S](repeating: 0, count: c * taps)
+        for channel in 0..<c {
+            for tap in 0..<taps {
+                dw[channel * taps + tap] = S((0..<n).reduce(0.0) { $0 + perPlane[($1 * c + channel) * taps + tap] })
+            }
+        }
+        return dw
+    }
 
     /// Output columns `ox` (of `wo`) whose input column ox·stride − padding + kx
     /// is inside the row, with that input column for the first of them.
@@ -18,6 +93,9 @@ extension ConvProblem {
 
     /// x [N,C,H,W], w [C,1,KH,KW] → y [N,C,Ho,Wo].
     func depthwiseForward<S: TensorScalar>(_ x: NDArray<S>, _ weight: NDArray<S>) -> NDArray<S> {
+        if S.self == Float.self && usesDepthwiseStencils {
+            return stencilForward(x as! NDArray<Float>, weight as! NDArray<Float>) as! NDArray<S>
+        }
         var y = [S](repeating: 0, count: n * c * ho * wo)
         x.data.withUnsafeBufferPointer { xb in weight.data.withUnsafeBufferPointer { wb in y.withUnsafeMutableBufferPointer { yb in
             let (xp, wp, yp) = (SharedPointer(xb.baseAddress!), SharedPointer(wb.baseAddress!), SharedPointer(yb.baseAddress!))
@@ -44,6 +122,9 @@ extension ConvProblem {
 
     /// gy [N,C,Ho,Wo], w [C,1,KH,KW] → dx [N,C,H,W] (the transpose of the forward in x).
     func depthwiseGradInput<S: TensorScalar>(_ gy: NDArray<S>, _ weight: NDArray<S>) -> NDArray<S> {
+        if S.self == Float.self && usesDepthwiseStencils {
+            return stencilGradInput(gy as! NDArray<Float>, weight as! NDArray<Float>) as! NDArray<S>
+        }
         var dx = [S](repeating: 0, count: n * c * h * w)
         gy.data.withUnsafeBufferPointer { gb in weight.data.withUnsafeBufferPointer { wb in dx.withUnsafeMutableBufferPointer { db in
             let (gp, wp, dp) = (SharedPointer(gb.baseAddress!), SharedPointer(wb.baseAddress!), SharedPointer(db.baseAddress!))
@@ -71,6 +152,9 @@ extension ConvProblem {
     /// x [N,C,H,W], gy [N,C,Ho,Wo] → dw [C,1,KH,KW]: each plane's sums in S,
     /// added over the batch in Float64 in a fixed order (whatever the workers).
     func depthwiseGradWeight<S: TensorScalar>(_ x: NDArray<S>, _ gy: NDArray<S>) -> NDArray<S> {
+        if S.self == Float.self && usesDepthwiseStencils {
+            return stencilGradWeight(x as! NDArray<Float>, gy as! NDArray<Float>) as! NDArray<S>
+        }
         let taps = kh * kw
         var perPlane = [Double](repeating: 0, count: n * c * taps)
         x.data.withUnsafeBufferPointer { xb in gy.data.withUnsafeBufferPointer { gb in perPlane.withUnsafeMutableBufferPointer { pb in
@@ -91,13 +175,7 @@ extension ConvProblem {
                 }
             }
         } } }
-        var dw = [S](repeating: 0, count: c * taps)
-        for channel in 0..<c {
-            for tap in 0..<taps {
-                dw[channel * taps + tap] = S((0..<n).reduce(0.0) { $0 + perPlane[($1 * c + channel) * taps + tap] })
-            }
-        }
-        return NDArray(shape: [c, 1, kh, kw], data: dw)
+        return NDArray(shape: [c, 1, kh, kw], data: sumOverBatch(perPlane))
     }
 }
 

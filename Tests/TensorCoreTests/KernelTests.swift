@@ -63,8 +63,14 @@ extension Set where Element == ConvKernel {
         ConvCase(input: [1, 9, 5, 5], weight: [64, 9, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: [.gradInput]),
         ConvCase(input: [1, 9, 5, 5], weight: [65, 9, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: []),
         ConvCase(input: [1, 8, 5, 5], weight: [65, 8, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1), direct: [.forward, .gradWeight]),
-        // Depthwise (a group per channel, one output each): the stencils.
+        // Depthwise (a group per channel, one output each): the stencils,
+        // CDirectConv's with stride 1 (rows of 8-float vectors, a 4-float
+        // one and single floats: 29 wide; padding 0 to 2 with 3×3, 5×5 and
+        // 1×1 kernels), the generic ones with stride 2.
         ConvCase(input: [2, 5, 6, 6], weight: [5, 1, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1, groups: 5), direct: []),
+        ConvCase(input: [2, 3, 13, 29], weight: [3, 1, 3, 3], geometry: ConvGeometry(stride: 1, padding: 1, groups: 3), direct: []),
+        ConvCase(input: [3, 2, 9, 21], weight: [2, 1, 5, 5], geometry: ConvGeometry(stride: 1, padding: 2, groups: 2), direct: []),
+        ConvCase(input: [1, 2, 9, 12], weight: [2, 1, 5, 5], geometry: ConvGeometry(stride: 1, padding: 1, groups: 2), direct: []),
         ConvCase(input: [3, 4, 7, 6], weight: [4, 1, 3, 3], geometry: ConvGeometry(stride: 2, padding: 1, groups: 4), direct: []),
         ConvCase(input: [1, 3, 6, 7], weight: [3, 1, 3, 3], geometry: ConvGeometry(stride: 1, padding: 0, groups: 3), direct: []),
         ConvCase(input: [2, 3, 5, 5], weight: [3, 1, 1, 1], geometry: ConvGeometry(stride: 1, padding: 0, groups: 3), direct: []),
@@ -92,8 +98,9 @@ extension Set where Element == ConvKernel {
     ]
 
     /// Every case through the entry points (whichever kernels they choose),
-    /// through im2col + BLAS, and, for one group, through both instances of
-    /// the direct kernels.
+    /// then depthwise ones with stride 1 through both instances of
+    /// CDirectConv's stencils, the others through im2col + BLAS and, for one
+    /// group, through both instances of the direct kernels.
     @Test(arguments: convCases)
     func convolutionKernels(_ c: ConvCase) {
         var rng = RandomStream(seed: 11)
@@ -117,7 +124,15 @@ extension Set where Element == ConvKernel {
         }
         check("entry point", .conv2d(xf, wf, c.geometry), .conv2dGradInput(gf, wf, inputShape: c.input, c.geometry),
               .conv2dGradWeight(xf, gf, weightShape: c.weight, c.geometry))
-        guard !problem.isDepthwise else { return }
+        if problem.isDepthwise {
+            #expect(problem.usesDepthwiseStencils == (c.geometry.stride == 1), "stencil choice for \(c.testDescription)")
+            guard problem.usesDepthwiseStencils else { return }
+            for code in [DirectKernelCode.fastest, .portable] {
+                check("depthwise stencils \(code)", problem.stencilForward(xf, wf, code), problem.stencilGradInput(gf, wf, code),
+                      problem.stencilGradWeight(xf, gf, code))
+            }
+            return
+        }
         check("im2col + BLAS", .blasConv2d(xf, wf, problem), .blasConv2dGradInput(gf, wf, problem),
               .blasConv2dGradWeight(xf, gf, problem))
         guard c.geometry.groups == 1 else { return }

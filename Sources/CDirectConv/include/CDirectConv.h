@@ -1,11 +1,13 @@
 #ifndef CDIRECTCONV_H
 #define CDIRECTCONV_H
 
-// Float32 convolution kernels (one group) for few input values per output,
-// C·KH·KW small: a 3x3 kernel on 1 or 3 channels. im2col + BLAS is slow
-// there because every product has a dimension of C·KH·KW (9), so these kernels
-// run their own register-tiled products on one image at a time. The caller
-// splits the batch over threads; each thread passes its own scratch.
+// Float32 convolution kernels (one group) for shapes where im2col + BLAS is
+// slow: few input values per output (C·KH·KW small: a 3x3 kernel on 1 or 3
+// channels, where every product has a dimension of 9), few outputs, or
+// grad-input with few outputs. They run their own register-tiled products on
+// one image at a time. The caller splits the batch over threads; each thread
+// passes its own scratch. Then the depthwise stencils (stride 1), plane by
+// plane.
 //
 // Shapes, per image: input x [C,H,W], weight w [O,C,KH,KW], output y [O,HO,WO].
 // Each kernel exists twice, compiled from the same source: for AVX2+FMA and
@@ -43,5 +45,31 @@ void dc_grad_input(dc_code code, const dc_shape *s, const float *gy, const float
 /// dw [O,C·KH·KW] += gradient of the convolution with respect to w for one
 /// image: x [C,H,W], gy [O,HO,WO]. Accumulates in double across images.
 void dc_grad_weight(dc_code code, const dc_shape *s, const float *x, const float *gy, double *dw, float *scratch);
+
+/// One depthwise convolution with stride 1: a KH×KW kernel per channel,
+/// w [C,1,KH,KW], each output plane [HO,WO] (HO = H + 2p − KH + 1, WO
+/// likewise) from its own input plane of x [N,C,H,W].
+typedef struct {
+    long channels, height, width;      // C, H, W
+    long kernel_height, kernel_width;  // KH, KW
+    long padding;                      // p, below KH and KW
+} dc_depthwise_shape;
+
+/// Floats of scratch one thread needs for any of the three depthwise kernels.
+long dc_depthwise_scratch_count(const dc_depthwise_shape *s);
+
+/// Planes [first, first + count) of the batch's N·C (x and y point at the
+/// whole arrays): y [N,C,HO,WO] = the stencils of x [N,C,H,W].
+void dc_depthwise_forward(dc_code code, const dc_depthwise_shape *s, long first, long count, const float *x,
+                          const float *w, float *y, float *scratch);
+
+/// dx [N,C,H,W] for planes [first, first + count) from gy [N,C,HO,WO].
+void dc_depthwise_grad_input(dc_code code, const dc_depthwise_shape *s, long first, long count, const float *gy,
+                             const float *w, float *dx, float *scratch);
+
+/// dw [N·C, KH·KW]: each plane's own weight-gradient sums, for planes
+/// [first, first + count) (the caller adds the planes of a channel).
+void dc_depthwise_grad_weight(dc_code code, const dc_depthwise_shape *s, long first, long count, const float *x,
+                              const float *gy, double *dw, float *scratch);
 
 #endif
