@@ -1,25 +1,35 @@
 extension NDArray {
     /// Sum over `axes`, keeping them as size-1 axes (the result has the same rank).
+    /// Each worker owns a range of the outputs (or, when the last axis is
+    /// kept, of that axis) and adds what lands there in the order a single
+    /// thread would: the result does not depend on the thread count.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func sum(axes: [Int]) -> NDArray {
         let axesSet = Set(axes.map { Shape.axis($0, rank: rank) })
         let outShape = shape.enumerated().map { axesSet.contains($0.offset) ? 1 : $0.element }
         if axesSet.isEmpty { return self }
+        var out = [S](repeating: 0, count: Shape.count(outShape))
+        if data.isEmpty { return NDArray(shape: outShape, data: out) }
         var so = Shape.strides(outShape)
         for a in axesSet { so[a] = 0 }
         let (rows, strides) = Shape.coalesced(shape, [Shape.strides(shape), so])
-        var out = [S](repeating: 0, count: Shape.count(outShape))
         let n = rows.last!
-        let lastReduced = strides[1].last! == 0
         data.withUnsafeBufferPointer { a in
             out.withUnsafeMutableBufferPointer { o in
-                forEachRow(shape: rows, strides: strides) { off in
-                    let p = off[0], q = off[1]
-                    if lastReduced {
-                        o[q] += rowSum(a.baseAddress! + p, n)
-                    } else {
-                        for j in 0..<n { o[q + j] += a[p + j] }
+                let (ap, op) = (SharedPointer(a.baseAddress!), SharedPointer(o.baseAddress!))
+                if strides[1].last! == 0 {
+                    // The last axis is reduced: a row's sum goes to one output.
+                    parallelRanges(o.count, itemSize: a.count / o.count) { outputs in
+                        forEachRow(shape: rows, strides: strides) { off in
+                            if outputs.contains(off[1]) { op.base[off[1]] += rowSum(ap.base + off[0], n) }
+                        }
+                    }
+                } else {
+                    parallelRanges(n, itemSize: a.count / n) { columns in
+                        forEachRow(shape: rows, strides: strides) { off in
+                            for j in columns { op.base[off[1] + j] += ap.base[off[0] + j] }
+                        }
                     }
                 }
             }

@@ -251,6 +251,25 @@ extension Set where Element == ConvKernel {
         #expect(x.sum(axes: [0, 1, 2]).data == [66])
     }
 
+    /// Large enough for the workers to split the outputs (last axis reduced)
+    /// or the kept last axis; integer values keep every order's sum exact.
+    @Test func sumOverAxesSplitOverWorkers() {
+        let shape = [8, 6, 1000]
+        let x = NDArray<Float>(shape: shape, data: (0..<48_000).map { Float($0 % 7 - 3) })
+        func expected(_ axes: Set<Int>) -> [Float] {
+            let outShape = shape.enumerated().map { axes.contains($0.offset) ? 1 : $0.element }
+            var out = [Float](repeating: 0, count: outShape.reduce(1, *))
+            for i in 0..<8 { for j in 0..<6 { for k in 0..<1000 {
+                let index = [i, j, k].enumerated().map { axes.contains($0.offset) ? 0 : $0.element }
+                out[(index[0] * outShape[1] + index[1]) * outShape[2] + index[2]] += x.data[(i * 6 + j) * 1000 + k]
+            } } }
+            return out
+        }
+        for axes in [[0, 2], [2], [0], [1], [0, 1]] {
+            #expect(x.sum(axes: axes).data == expected(Set(axes)), "sum over \(axes)")
+        }
+    }
+
     @Test func permuteConcatSplitPad() {
         let x = NDArray<Double>(shape: [2, 3], data: [1, 2, 3, 4, 5, 6])
         #expect(x.permuted([1, 0]).data == [1, 4, 2, 5, 3, 6])
