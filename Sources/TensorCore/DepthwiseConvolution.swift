@@ -30,29 +30,33 @@ extension ConvProblem {
         }
     }
 
+    /// One stencil kernel over planes [first, first + count): (shape, first,
+    /// count, input, weight, output, scratch).
+    private typealias PlaneKernel = @Sendable (UnsafePointer<dc_depthwise_shape>, Int, Int, UnsafePointer<Float>,
+                                               UnsafePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+
+    /// Runs `kernel` on every plane of `input` with `weight`, the planes split
+    /// over the workers; returns the `outputCount` output values.
+    private func mapPlanes(_ input: NDArray<Float>, _ weight: NDArray<Float>, outputCount: Int, _ kernel: PlaneKernel) -> [Float] {
+        var out = [Float](overwrittenCount: outputCount)
+        input.data.withUnsafeBufferPointer { ib in weight.data.withUnsafeBufferPointer { wb in out.withUnsafeMutableBufferPointer { ob in
+            let (ip, wp, op) = (SharedPointer(ib.baseAddress!), SharedPointer(wb.baseAddress!), SharedPointer(ob.baseAddress!))
+            forEachPlaneRange { s, planes, scratch in kernel(s, planes.lowerBound, planes.count, ip.base, wp.base, op.base, scratch) }
+        } } }
+        return out
+    }
+
     /// The stencils' forward: x [N,C,H,W], w [C,1,KH,KW] → y [N,C,Ho,Wo].
     func stencilForward(_ x: NDArray<Float>, _ weight: NDArray<Float>, _ code: DirectKernelCode = .fastest) -> NDArray<Float> {
-        var y = [Float](overwrittenCount: n * c * ho * wo)
         let kernel = code.code
-        x.data.withUnsafeBufferPointer { xb in weight.data.withUnsafeBufferPointer { wb in y.withUnsafeMutableBufferPointer { yb in
-            let (xp, wp, yp) = (SharedPointer(xb.baseAddress!), SharedPointer(wb.baseAddress!), SharedPointer(yb.baseAddress!))
-            forEachPlaneRange { s, planes, scratch in
-                dc_depthwise_forward(kernel, s, planes.lowerBound, planes.count, xp.base, wp.base, yp.base, scratch)
-            }
-        } } }
+        let y = mapPlanes(x, weight, outputCount: n * c * ho * wo) { dc_depthwise_forward(kernel, $0, $1, $2, $3, $4, $5, $6) }
         return NDArray(shape: [n, c, ho, wo], data: y)
     }
 
     /// The stencils' grad-input: gy [N,C,Ho,Wo], w [C,1,KH,KW] → dx [N,C,H,W].
     func stencilGradInput(_ gy: NDArray<Float>, _ weight: NDArray<Float>, _ code: DirectKernelCode = .fastest) -> NDArray<Float> {
-        var dx = [Float](overwrittenCount: n * c * h * w)
         let kernel = code.code
-        gy.data.withUnsafeBufferPointer { gb in weight.data.withUnsafeBufferPointer { wb in dx.withUnsafeMutableBufferPointer { db in
-            let (gp, wp, dp) = (SharedPointer(gb.baseAddress!), SharedPointer(wb.baseAddress!), SharedPointer(db.baseAddress!))
-            forEachPlaneRange { s, planes, scratch in
-                dc_depthwise_grad_input(kernel, s, planes.lowerBound, planes.count, gp.base, wp.base, dp.base, scratch)
-            }
-        } } }
+        let dx = mapPlanes(gy, weight, outputCount: n * c * h * w) { dc_depthwise_grad_input(kernel, $0, $1, $2, $3, $4, $5, $6) }
         return NDArray(shape: [n, c, h, w], data: dx)
     }
 
