@@ -1,21 +1,11 @@
 #include "CDirectConv.h"
-
-#include <string.h>
+#include "Vectors.h"
 
 // Depthwise stencils with stride 1: one KH×KW kernel per channel, each output
 // plane from its own input plane. Every output row is a sum of KH·KW shifted
 // rows of a zero-bordered copy of the input plane, accumulated in vector
 // registers (8 floats, then 4, then one at a time) and stored once. Compiled
 // twice, like DirectConv.c: for AVX2+FMA and for the target's baseline.
-
-typedef float v8 __attribute__((vector_size(32)));
-typedef float v4 __attribute__((vector_size(16)));
-typedef double v4d __attribute__((vector_size(32)));
-#define LOAD8(p) ({ v8 loaded_; memcpy(&loaded_, (p), sizeof loaded_); loaded_; })
-#define STORE8(p, v) do { v8 stored_ = (v); memcpy((p), &stored_, sizeof stored_); } while (0)
-#define LOAD4(p) ({ v4 loaded_; memcpy(&loaded_, (p), sizeof loaded_); loaded_; })
-#define STORE4(p, v) do { v4 stored_ = (v); memcpy((p), &stored_, sizeof stored_); } while (0)
-#define INLINE static inline __attribute__((always_inline))
 
 INLINE long output_height(const dc_depthwise_shape *s) { return s->height + 2 * s->padding - s->kernel_height + 1; }
 INLINE long output_width(const dc_depthwise_shape *s) { return s->width + 2 * s->padding - s->kernel_width + 1; }
@@ -85,10 +75,7 @@ INLINE double window_dot(const float *a, const float *b, long b_width, long rows
         for (long x = 0; x < vector_end; x += 8) acc += LOAD8(ar + x) * LOAD8(br + x);
         for (long x = vector_end; x < columns; x++) rest += (double)ar[x] * br[x];
     }
-    v4d low = __builtin_convertvector(__builtin_shufflevector(acc, acc, 0, 1, 2, 3), v4d);
-    v4d high = __builtin_convertvector(__builtin_shufflevector(acc, acc, 4, 5, 6, 7), v4d);
-    v4d sum = low + high;
-    return ((sum[0] + sum[2]) + (sum[1] + sum[3])) + rest;
+    return lane_sum(&acc) + rest;
 }
 
 // Planes [first, first + count) of a batch of N·C planes; plane i uses
