@@ -1,3 +1,5 @@
+import CDirectConv
+
 /// Square pooling window: kernel size, stride and symmetric padding.
 /// Padding never wins a max and counts as zero in an average.
 public struct PoolGeometry: Hashable, Sendable, CustomStringConvertible {
@@ -76,11 +78,18 @@ extension NDArray {
     /// [N·C·Ho·Wo]. Separable: each input row's first maximum over every
     /// output column's window, then the first of those over the window's
     /// rows; for inputs without NaN, the same positions as scanning each
-    /// window in row-major order.
+    /// window in row-major order. Float32 runs CDirectConv's vector loops
+    /// (the same positions), other types the loops below.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public static func maxPoolPositions(_ x: NDArray, _ g: PoolGeometry) -> [Int32] {
         require(x.count <= Int(Int32.max), "max pooling of \(x.count) elements needs 64-bit positions")
+        if S.self == Float.self { return NDArray<Float>.vectorMaxPoolPositions(x as! NDArray<Float>, g) }
+        return scalarMaxPoolPositions(x, g)
+    }
+
+    /// `maxPoolPositions` by the generic scalar loops.
+    static func scalarMaxPoolPositions(_ x: NDArray, _ g: PoolGeometry) -> [Int32] {
         let outShape = g.outputShape(x.shape)
         let (h, w, ho, wo) = (x.shape[2], x.shape[3], outShape[2], outShape[3])
         let rows = g.windows(outputs: ho, side: h), columns = g.windows(outputs: wo, side: w)
@@ -299,5 +308,28 @@ extension NDArray {
             }
         }
         return NDArray(shape: x.shape, data: out)
+    }
+}
+
+extension NDArray<Float> {
+    /// `maxPoolPositions` of Float32 `x` by CDirectConv's `code` instance.
+    static func vectorMaxPoolPositions(_ x: NDArray, _ g: PoolGeometry, _ code: DirectKernelCode = .fastest) -> [Int32] {
+        let outShape = g.outputShape(x.shape)
+        var shape = dc_pool_shape(height: x.shape[2], width: x.shape[3], kernel: g.kernel, stride: g.stride, padding: g.padding,
+                                  output_height: outShape[2], output_width: outShape[3])
+        let (planeShape, scratchBytes, kernel) = (shape, dc_max_pool_scratch_bytes(&shape), code.code)
+        var result = [Int32](repeating: 0, count: Shape.count(outShape))
+        x.data.withUnsafeBufferPointer { xb in
+            result.withUnsafeMutableBufferPointer { rb in
+                guard let (xp, rp) = sharedPointers(xb, rb) else { return }
+                parallelPlanes(x.shape) { planes in
+                    var s = planeShape
+                    let scratch = UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64)
+                    defer { scratch.deallocate() }
+                    dc_max_pool_positions(kernel, &s, planes.lowerBound, planes.count, xp.base, rp.base, scratch)
+                }
+            }
+        }
+        return result
     }
 }

@@ -203,15 +203,27 @@ extension Set where Element == ConvKernel {
         #expect(avgErr < Self.tolerance, "avg pool \(g): \(avgErr)")
     }
 
+    /// Every way max-pooling positions are computed: the entry point, the
+    /// generic loops, and both instances of CDirectConv's vector loops.
+    static func maxPoolPositionPaths(_ x: NDArray<Float>, _ g: PoolGeometry) -> [(name: String, positions: [Int32])] {
+        [("entry point", NDArray.maxPoolPositions(x, g)), ("scalar", NDArray.scalarMaxPoolPositions(x, g)),
+         ("vector, fastest", NDArray<Float>.vectorMaxPoolPositions(x, g, .fastest)),
+         ("vector, portable", NDArray<Float>.vectorMaxPoolPositions(x, g, .portable))]
+    }
+
+    static let poolGeometries = [PoolGeometry(kernel: 3, stride: 2, padding: 1), PoolGeometry(kernel: 2, stride: 2),
+                                 PoolGeometry(kernel: 3, stride: 1, padding: 1), PoolGeometry(kernel: 5, stride: 1, padding: 2),
+                                 PoolGeometry(kernel: 3, stride: 3), PoolGeometry(kernel: 1, stride: 1)]
+
     /// Max pooling selects the first maximum of each window in row-major
     /// order: checked on values with many ties (three levels) against a scan
-    /// of every window, on a small array and one large enough to be split.
-    @Test(arguments: [PoolGeometry(kernel: 3, stride: 2, padding: 1), PoolGeometry(kernel: 2, stride: 2),
-                      PoolGeometry(kernel: 3, stride: 1, padding: 1), PoolGeometry(kernel: 5, stride: 1, padding: 2),
-                      PoolGeometry(kernel: 3, stride: 3), PoolGeometry(kernel: 1, stride: 1)])
+    /// of every window, by every path, on planes too narrow for a whole
+    /// window, a small array and one large enough to be split and to leave
+    /// 8-, 4- and 1-wide tails in the vector loops.
+    @Test(arguments: poolGeometries)
     func maxPoolingPositionsUnderTies(_ g: PoolGeometry) {
         var rng = RandomStream(seed: 21)
-        for shape in [[2, 3, 7, 6], [4, 9, 29, 31]] {
+        for shape in [[1, 2, 2, 2], [2, 3, 7, 6], [4, 9, 29, 31]] where shape[2] + 2 * g.padding >= g.kernel && shape[3] + 2 * g.padding >= g.kernel {
             let x = NDArray<Float>(shape: shape, data: (0..<Shape.count(shape)).map { _ in Float(rng.nextInt(below: 3)) })
             let out = g.outputShape(shape)
             var expected: [Int32] = []
@@ -225,7 +237,28 @@ extension Set where Element == ConvKernel {
                 } }
                 expected.append(Int32(best!))
             } } }
-            #expect(NDArray.maxPoolPositions(x, g) == expected, "max-pooling positions \(g) of \(shape)")
+            for (name, positions) in Self.maxPoolPositionPaths(x, g) {
+                let wrong = zip(positions, expected).filter { $0 != $1 }.count
+                #expect(positions.count == expected.count && wrong == 0, "max-pooling positions \(g) of \(shape), \(name): \(wrong) wrong")
+            }
+        }
+    }
+
+    /// With NaN and infinities among the values, every path picks the same
+    /// positions (NaN wins only where it comes first in its window).
+    @Test(arguments: poolGeometries)
+    func maxPoolingPathsAgreeOnNonFiniteValues(_ g: PoolGeometry) {
+        var rng = RandomStream(seed: 5)
+        let shape = [2, 3, 13, 17]
+        let special: [Float] = [.nan, .infinity, -.infinity]
+        let x = NDArray<Float>(shape: shape, data: (0..<Shape.count(shape)).map { _ in
+            let draw = rng.nextInt(below: 8)
+            return draw < 3 ? special[draw] : Float(draw)
+        })
+        let paths = Self.maxPoolPositionPaths(x, g)
+        for (name, positions) in paths.dropFirst() {
+            let differ = zip(positions, paths[0].positions).filter { $0 != $1 }.count
+            #expect(differ == 0, "max-pooling positions \(g) with NaN and ±∞, \(name): \(differ) differ from the entry point's")
         }
     }
 }

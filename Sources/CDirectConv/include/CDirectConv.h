@@ -1,13 +1,16 @@
 #ifndef CDIRECTCONV_H
 #define CDIRECTCONV_H
 
+#include <stdint.h>
+
 // Float32 convolution kernels (one group) for shapes where im2col + BLAS is
 // slow: few input values per output (C·KH·KW small: a 3x3 kernel on 1 or 3
 // channels, where every product has a dimension of 9), few outputs, or
 // grad-input with few outputs. They run their own register-tiled products on
 // one image at a time. The caller splits the batch over threads; each thread
 // passes its own scratch. Then the depthwise stencils (stride 1), plane by
-// plane.
+// plane, and the positions max pooling selects, the other loop over planes
+// of the search space's layers that scalar code ran slowly.
 //
 // Shapes, per image: input x [C,H,W], weight w [O,C,KH,KW], output y [O,HO,WO].
 // Each kernel exists twice, compiled from the same source: for AVX2+FMA and
@@ -71,5 +74,23 @@ void dc_depthwise_grad_input(dc_code code, const dc_depthwise_shape *s, long fir
 /// [first, first + count) (the caller adds the planes of a channel).
 void dc_depthwise_grad_weight(dc_code code, const dc_depthwise_shape *s, long first, long count, const float *x,
                               const float *gy, double *dw, float *scratch);
+
+/// One max pooling: square windows of `kernel` with `stride` and `padding`
+/// (padding never wins) over planes [H, W], outputs [HO, WO].
+typedef struct {
+    long height, width;                // H, W
+    long kernel, stride, padding;
+    long output_height, output_width;  // HO, WO
+} dc_pool_shape;
+
+/// Bytes of scratch one thread needs for dc_max_pool_positions.
+long dc_max_pool_scratch_bytes(const dc_pool_shape *s);
+
+/// positions [N·C, HO, WO] for planes [first, first + count) of x [N·C, H, W]
+/// (both point at the whole arrays): the flat index into x of each window's
+/// first maximum in row-major order (ties keep the earlier element; NaN never
+/// wins over an earlier element).
+void dc_max_pool_positions(dc_code code, const dc_pool_shape *s, long first, long count, const float *x,
+                           int32_t *positions, void *scratch);
 
 #endif
