@@ -27,26 +27,23 @@ public enum TrainingFreeScores {
     /// and the score is log |det K|. nil when K is singular (two images with
     /// the same code), which ranks below every defined score.
     public static func naswot(_ learner: ArchitectureLearner, parameters: NDArray<Float>, images: NDArray<Float>) -> Double? {
-        let n = images.shape[0]
-        var codes = [[Bool]](repeating: [], count: n)
+        var codes = BinaryCodes(count: images.shape[0])
         withoutGradients {
             _ = learner.forward(Tensor(parameters), Tensor(images), batchNorm: true) { preActivation in
-                let values = preActivation.value.data
-                let perImage = values.count / n
-                for i in 0..<n { codes[i] += values[(i * perImage)..<((i + 1) * perImage)].map { $0 > 0 } }
+                codes.appendSigns(of: preActivation.value.data)
             }
         }
         return naswot(codes: codes)
     }
 
-    /// log |det K| with K[i][j] = the positions where `codes[i]` and
-    /// `codes[j]` agree; nil when K is singular.
-    static func naswot(codes: [[Bool]]) -> Double? {
+    /// log |det K| with K[i][j] = the positions where codes i and j agree;
+    /// nil when K is singular.
+    static func naswot(codes: BinaryCodes) -> Double? {
         let n = codes.count
         var kernel = [Double](repeating: 0, count: n * n)
         for i in 0..<n {
             for j in i..<n {
-                let agree = Double(zip(codes[i], codes[j]).reduce(0) { $0 + ($1.0 == $1.1 ? 1 : 0) })
+                let agree = Double(codes.agreements(i, j))
                 kernel[i * n + j] = agree
                 kernel[j * n + i] = agree
             }
@@ -77,5 +74,40 @@ public enum TrainingFreeScores {
             }
         }
         return logDeterminant
+    }
+}
+
+/// `count` binary codes of equal length, 64 bits to a word, for counting
+/// agreements with XOR and popcount.
+struct BinaryCodes {
+    let count: Int
+    /// Bits in each code.
+    private(set) var length = 0
+    /// Code i is words[i]; bits past `length` are 0.
+    private var words: [[UInt64]]
+
+    init(count: Int) {
+        self.count = count
+        words = [[UInt64]](repeating: [], count: count)
+    }
+
+    /// Appends to each code i the signs of its part of `values`
+    /// [count, units]: bit set where the value is > 0.
+    mutating func appendSigns<S: TensorScalar>(of values: [S]) {
+        let units = values.count / Swift.max(count, 1)
+        let wordsAfter = (length + units + 63) / 64
+        for i in 0..<count {
+            words[i] += [UInt64](repeating: 0, count: wordsAfter - words[i].count)
+            for (u, value) in values[(i * units)..<((i + 1) * units)].enumerated() where value > 0 {
+                let bit = length + u
+                words[i][bit >> 6] |= 1 << UInt64(bit & 63)
+            }
+        }
+        length += units
+    }
+
+    /// Positions where codes i and j agree.
+    func agreements(_ i: Int, _ j: Int) -> Int {
+        length - zip(words[i], words[j]).reduce(0) { $0 + ($1.0 ^ $1.1).nonzeroBitCount }
     }
 }

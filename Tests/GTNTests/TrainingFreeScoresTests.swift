@@ -43,14 +43,37 @@ import Testing
         #expect(abs(negated - 58) < 1e-9, "synflow of −θ \(negated)")
     }
 
+    /// Codes from 0/1 rows (one per image), appended in two layers.
+    static func codes(_ rows: [[Float]]) -> BinaryCodes {
+        var codes = BinaryCodes(count: rows.count)
+        let split = rows[0].count / 2
+        codes.appendSigns(of: rows.flatMap { $0[..<split] })
+        codes.appendSigns(of: rows.flatMap { $0[split...] })
+        return codes
+    }
+
+    /// Agreements of codes longer than a word, appended in layers that end
+    /// inside words, against counting position by position.
+    @Test func binaryCodesCountAgreementsAcrossWords() {
+        var rng = RandomStream(seed: 3)
+        let layers = [37, 64, 5, 130]
+        let bits = layers.map { units in (0..<3).map { _ in (0..<units).map { _ in Float(rng.nextInt(below: 2)) } } }
+        var codes = BinaryCodes(count: 3)
+        for layer in bits { codes.appendSigns(of: layer.flatMap { $0 }) }
+        let rows = (0..<3).map { i in bits.flatMap { $0[i] } }
+        #expect(codes.length == layers.reduce(0, +))
+        for i in 0..<3 { for j in 0..<3 {
+            #expect(codes.agreements(i, j) == zip(rows[i], rows[j]).filter { $0 == $1 }.count, "codes \(i), \(j)")
+        } }
+    }
+
     /// Codes 1100, 1010, 0001: agreements K = [[4, 2, 1], [2, 4, 1], [1, 1, 4]],
     /// det K = 4·15 − 2·7 + 1·(−2) = 44.
     @Test func naswotKernelDeterminant() throws {
-        let codes: [[Bool]] = [[true, true, false, false], [true, false, true, false], [false, false, false, true]]
-        let score = try #require(TrainingFreeScores.naswot(codes: codes))
+        let score = try #require(TrainingFreeScores.naswot(codes: Self.codes([[1, 1, 0, 0], [1, 0, 1, 0], [0, 0, 0, 1]])))
         #expect(abs(score - 3.784189633918261) < 1e-12, "log det \(score), expected log 44")
         // Two images with the same code: K is singular.
-        #expect(TrainingFreeScores.naswot(codes: [[true, false], [true, false]]) == nil)
+        #expect(TrainingFreeScores.naswot(codes: Self.codes([[1, 0], [1, 0]])) == nil)
         // A permutation matrix scaled by 2: |det| = 8 whatever the pivoting.
         #expect(abs(TrainingFreeScores.logAbsDeterminant([0, 2, 0, 0, 0, 2, 2, 0, 0], n: 3)! - 3 * log(2.0)) < 1e-12)
     }
