@@ -74,8 +74,16 @@ public enum CampaignCommand<Sections: PipelineSections> {
         let stages = try opened.campaign.stages()
         if stages.isEmpty { lines.append("  (none run yet)") }
         for record in stages {
-            let times = "started \(timestamp(record.startedAt))" + (record.finishedAt.map { ", finished \(timestamp($0))" } ?? "")
-            lines.append("  \(record.name): \(record.status.rawValue) (\(times)) - \(record.reason)")
+            var state = record.status.rawValue
+            var times = "started \(timestamp(record.startedAt))" + (record.finishedAt.map { ", finished \(timestamp($0))" } ?? "")
+            // Started, not done, and no process of it left running: say how its last run ended.
+            let outcome = try opened.campaign.runOutcome(of: record.name)
+            if record.status == .running, outcome.openRuns == 0, let exit = outcome.lastExitStatus, let ended = outcome.lastEndedAt {
+                state = "stopped, exit \(exit)" + (ExitStatus(rawValue: exit).map { ": \($0.meaning)" } ?? "")
+                times += ", last run ended \(timestamp(ended))"
+            }
+            let reason = record.reason.split(separator: "\n").joined(separator: "; ")
+            lines.append("  \(record.name): \(state) (\(times)) - \(reason)")
         }
         lines += ["", "jobs by state:"]
         for name in try stage.map({ [$0] }) ?? queue.stages() {

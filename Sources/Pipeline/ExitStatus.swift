@@ -13,6 +13,17 @@ public enum ExitStatus: Int32, Sendable {
     case checkFailed = 3
     /// Interrupted or out of budget with progress saved; run again to continue.
     case interrupted = 75
+
+    /// What the status tells a user, in a few words.
+    public var meaning: String {
+        switch self {
+        case .success: return "done"
+        case .failure: return "failed"
+        case .invalidInput: return "bad usage or invalid input"
+        case .checkFailed: return "the report's check failed"
+        case .interrupted: return "stopped early with progress saved"
+        }
+    }
 }
 
 /// A command line mistake; the message names the flag.

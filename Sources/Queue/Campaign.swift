@@ -37,6 +37,14 @@ public enum StageDecision: String, Sendable {
 }
 
 /// One recorded metric value.
+/// How a stage's runs stand: runs without an end (still running, or killed
+/// before they could record one) and the last run to end.
+public struct StageRunOutcome: Sendable, Equatable {
+    public let openRuns: Int
+    public let lastEndedAt: Double?
+    public let lastExitStatus: Int32?
+}
+
 public struct MetricRecord: Sendable, Equatable {
     public let stage: String
     public let step: Int
@@ -225,7 +233,9 @@ public final class Campaign {
     }
 
     /// Closes a run record with the process's exit status; with `stageDone`
-    /// the stage is marked `done` (with `reason`).
+    /// the stage is marked `done` (with `reason`). A run that ends otherwise
+    /// with a nonzero status leaves the stage unfinished, with `reason` (why
+    /// it stopped) as the stage's reason.
     public func endStageRun(_ runID: Int64, stage: String, exitStatus: Int32, stageDone: Bool, reason: String) throws {
         let now = clock.now()
         try database.immediateTransaction {
@@ -236,8 +246,26 @@ public final class Campaign {
                     INSERT INTO stages (name, status, started_at, finished_at, reason) VALUES (?1, 'done', ?2, ?2, ?3)
                     ON CONFLICT (name) DO UPDATE SET status = 'done', finished_at = ?2, reason = ?3
                     """, [.text(stage), .real(now), .text(reason)])
+            } else if exitStatus != 0 {
+                try database.run("UPDATE stages SET reason = ? WHERE name = ? AND status = 'running'", [.text(reason), .text(stage)])
             }
         }
+    }
+
+    /// Whether any run of `stage` (skips aside) is still open, and the last
+    /// run to end: when and with which exit status.
+    public func runOutcome(of stage: String) throws -> StageRunOutcome {
+        try database.queryFirst("""
+            SELECT count(*) - count(ended_at),
+                   (SELECT ended_at FROM stage_runs WHERE stage = ?1 AND decision = 'run' AND ended_at IS NOT NULL
+                    ORDER BY ended_at DESC, id DESC LIMIT 1),
+                   (SELECT exit_status FROM stage_runs WHERE stage = ?1 AND decision = 'run' AND ended_at IS NOT NULL
+                    ORDER BY ended_at DESC, id DESC LIMIT 1)
+            FROM stage_runs WHERE stage = ?1 AND decision = 'run'
+            """, [.text(stage)]) { row in
+            StageRunOutcome(openRuns: row.int(0), lastEndedAt: row.optionalDouble(1),
+                            lastExitStatus: row.isNull(2) ? nil : Int32(row.int(2)))
+        } ?? StageRunOutcome(openRuns: 0, lastEndedAt: nil, lastExitStatus: nil)
     }
 
     // MARK: Metrics and events

@@ -153,6 +153,10 @@ import Testing
         #expect(limited.termination == .exited(75) && limited.stdout.contains("--max-jobs 3 reached"), "\(limited)")
         #expect(limited.stdout.contains("queue-worker: running: 10 pending"))
         #expect(try jobs(db).jobs.filter { $0.state == .done }.count == 3)
+        // No worker is left running: the status says how the last run ended and why, not "running".
+        let stopped = try runProduct("campaign", ["status", "--db", db], in: directory)
+        #expect(stopped.stdout.contains("queue-worker: stopped, exit 75: stopped early with progress saved (started ")
+                && stopped.stdout.contains("--max-jobs 3 reached"), "\(stopped.stdout)")
         let timed = try runProduct("queue-worker", ["--db", db, "--max-seconds", "0"], in: directory)
         #expect(timed.termination == .exited(75))
         let rest = try runProduct("queue-worker", ["--db", db], in: directory)
@@ -161,6 +165,7 @@ import Testing
         #expect(again.termination == .exited(0) && again.stdout.contains("queue-worker: skipping: all 10 jobs done"))
         let status = try runProduct("campaign", ["status", "--db", db], in: directory)
         #expect(status.termination == .exited(0) && status.stdout.contains("done 10") && status.stdout.contains("throughput"))
+        #expect(status.stdout.contains("queue-worker: done (started "), "\(status.stdout)")
     }
 
     @Test(arguments: [SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGHUP])
