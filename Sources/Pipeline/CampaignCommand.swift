@@ -74,12 +74,10 @@ public enum CampaignCommand<Sections: PipelineSections> {
         let stages = try opened.campaign.stages()
         if stages.isEmpty { lines.append("  (none run yet)") }
         for record in stages {
-            var state = record.status.rawValue
-            var times = "started \(timestamp(record.startedAt))" + (record.finishedAt.map { ", finished \(timestamp($0))" } ?? "")
-            // Started, not done, and no process of it left running: say how its last run ended.
             let outcome = try opened.campaign.runOutcome(of: record.name)
-            if record.status == .running, outcome.openRuns == 0, let exit = outcome.lastExitStatus, let ended = outcome.lastEndedAt {
-                state = "stopped, exit \(exit)" + (ExitStatus(rawValue: exit).map { ": \($0.meaning)" } ?? "")
+            let state = record.state(given: outcome)
+            var times = "started \(timestamp(record.startedAt))" + (record.finishedAt.map { ", finished \(timestamp($0))" } ?? "")
+            if record.status == .running, outcome.openRuns == 0, let ended = outcome.lastEndedAt {
                 times += ", last run ended \(timestamp(ended))"
             }
             let reason = record.reason.split(separator: "\n").joined(separator: "; ")

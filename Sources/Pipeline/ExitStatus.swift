@@ -26,6 +26,18 @@ public enum ExitStatus: Int32, Sendable {
     }
 }
 
+extension StageRecord {
+    /// The stage's state as a user should read it: its status, except that a
+    /// stage started and not done whose runs have all ended (none is left
+    /// running) is "stopped, exit N: what N means".
+    public func state(given outcome: StageRunOutcome) -> String {
+        guard status == .running, outcome.openRuns == 0, let exit = outcome.lastExitStatus else {
+            return status.rawValue.replacingOccurrences(of: "_", with: " ")
+        }
+        return "stopped, exit \(exit)" + (ExitStatus(rawValue: exit).map { ": \($0.meaning)" } ?? "")
+    }
+}
+
 /// A command line mistake; the message names the flag.
 public struct UsageError: Error, CustomStringConvertible, Equatable, Sendable {
     public let message: String

@@ -43,6 +43,9 @@ public struct StageRunOutcome: Sendable, Equatable {
     public let openRuns: Int
     public let lastEndedAt: Double?
     public let lastExitStatus: Int32?
+
+    /// A stage with no runs.
+    public static let neverRun = StageRunOutcome(openRuns: 0, lastEndedAt: nil, lastExitStatus: nil)
 }
 
 public struct MetricRecord: Sendable, Equatable {
@@ -265,7 +268,7 @@ public final class Campaign {
             """, [.text(stage)]) { row in
             StageRunOutcome(openRuns: row.int(0), lastEndedAt: row.optionalDouble(1),
                             lastExitStatus: row.isNull(2) ? nil : Int32(row.int(2)))
-        } ?? StageRunOutcome(openRuns: 0, lastEndedAt: nil, lastExitStatus: nil)
+        } ?? .neverRun
     }
 
     // MARK: Metrics and events

@@ -19,6 +19,8 @@ struct CampaignFacts {
     let databasePath: String
     let stages: [StageRecord]
     let runTotals: [String: (runs: Int, ended: Int, seconds: Double)]
+    /// Per stage: runs still open and how the last one ended.
+    let runOutcomes: [String: StageRunOutcome]
     let jobCounts: [String: JobCounts]
     /// Failed attempts plus expired leases, per job stage.
     let retries: [String: Int]
@@ -119,6 +121,7 @@ struct CampaignFacts {
         return CampaignFacts(
             pipeline: context.pipeline, pipelineSHA256: try campaign.pipeline()?.sha256, databasePath: campaign.path,
             stages: try stageNames.map { try campaign.stage($0) }, runTotals: try campaign.stageRunTotals(),
+            runOutcomes: Dictionary(uniqueKeysWithValues: try stageNames.map { ($0, try campaign.runOutcome(of: $0)) }),
             jobCounts: counts, retries: retries, deadJobs: try queue.deadJobs(stage: nil), splitCounts: splits,
             metaLoss: try campaign.values(of: .metaLoss), validationAccuracy: try campaign.values(of: .validationAccuracy),
             innerStepCurves: curves, comparisonLearners: try campaign.values(of: .comparisonLearners).first.map { Int($0.value) },

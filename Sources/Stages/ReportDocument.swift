@@ -48,7 +48,8 @@ struct ReportDocument {
                                    alignments: [.left, .left, .left, .left, .right, .right])
         for stage in facts.stages {
             let totals = facts.runTotals[stage.name]
-            let status = stage.name == StageName.report.rawValue ? "writing this report" : stage.status.rawValue.replacingOccurrences(of: "_", with: " ")
+            let status = stage.name == StageName.report.rawValue ? "writing this report"
+                : stage.state(given: facts.runOutcomes[stage.name] ?? .neverRun)
             stages.append([stage.name, status, stage.startedAt.map { timestamp($0) } ?? "–",
                            stage.status == .done ? timestamp(stage.finishedAt) : "–",
                            "\(totals?.runs ?? 0)", totals.map { ProgressReporter.duration($0.seconds) } ?? "–"])

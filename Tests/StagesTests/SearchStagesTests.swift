@@ -159,6 +159,9 @@ import Testing
         let text = try String(contentsOfFile: setup.directory.file("art-c/report.md"), encoding: .utf8)
         #expect(text.contains("Meta-training has not started yet"))
         #expect(text.contains("Not available yet: GTN scoring: 60 pending"))
+        // Stages whose runs all ended unfinished are not called running.
+        #expect(text.contains("| gtn-evaluate | stopped, exit 2: bad usage or invalid input |"), "\(text)")
+        #expect(text.contains("| real-evaluate | stopped, exit 75: stopped early with progress saved |"), "\(text)")
 
         // Pipeline mistakes name the field.
         let badEncoding = setup.pipeline("bad", Self.sections(include: ", \"include\": [\"w8|c3|skip=1\", \"w8|c3,zz|skip=0\"]"))
