@@ -121,7 +121,6 @@ INLINE void grad_weight_planes(const dc_depthwise_shape *s, long first, long cou
 }
 
 #if defined(__x86_64__)
-#define FAST __attribute__((target("avx2,fma")))
 FAST static void forward_fast(const dc_depthwise_shape *s, long first, long count, const float *x, const float *w, float *y,
                               float *scratch) {
     forward_planes(s, first, count, x, w, y, scratch);

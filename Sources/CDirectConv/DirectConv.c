@@ -363,7 +363,6 @@ INLINE void grad_weight_image(const dc_shape *s, const float *x, const float *gy
 }
 
 #if defined(__x86_64__)
-#define FAST __attribute__((target("avx2,fma")))
 FAST static void forward_fast(const dc_shape *s, const float *x, const float *w, float *y, float *scratch) {
     forward_image(s, x, w, y, scratch);
 }

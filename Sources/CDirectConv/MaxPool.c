@@ -8,14 +8,6 @@
 // earlier element and NaN never wins (it compares false), exactly as
 // TensorCore's generic loops. Compiled twice, like DirectConv.c.
 
-typedef int32_t i8 __attribute__((vector_size(32)));
-typedef int32_t i4 __attribute__((vector_size(16)));
-
-#define LOADI8(p) ({ i8 loaded_; memcpy(&loaded_, (p), sizeof loaded_); loaded_; })
-#define STOREI8(p, v) do { i8 stored_ = (v); memcpy((p), &stored_, sizeof stored_); } while (0)
-#define LOADI4(p) ({ i4 loaded_; memcpy(&loaded_, (p), sizeof loaded_); loaded_; })
-#define STOREI4(p, v) do { i4 stored_ = (v); memcpy((p), &stored_, sizeof stored_); } while (0)
-
 long dc_max_pool_scratch_bytes(const dc_pool_shape *s) {
     // Row maxima and where they are [H, WO]; the best value so far [WO].
     return (long)(sizeof(float) + sizeof(int32_t)) * s->height * s->output_width + (long)sizeof(float) * s->output_width;
@@ -110,8 +102,8 @@ INLINE void positions_planes(const dc_pool_shape *s, long first, long count, con
 }
 
 #if defined(__x86_64__)
-__attribute__((target("avx2,fma"))) static void positions_fast(const dc_pool_shape *s, long first, long count,
-                                                                 const float *x, int32_t *positions, void *scratch) {
+FAST static void positions_fast(const dc_pool_shape *s, long first, long count, const float *x, int32_t *positions,
+                                void *scratch) {
     positions_planes(s, first, count, x, positions, scratch);
 }
 #else
