@@ -77,9 +77,7 @@ public enum CampaignCommand<Sections: PipelineSections> {
             let outcome = try opened.campaign.runOutcome(of: record.name)
             let state = record.state(given: outcome)
             var times = "started \(timestamp(record.startedAt))" + (record.finishedAt.map { ", finished \(timestamp($0))" } ?? "")
-            if record.status == .running, outcome.openRuns == 0, let ended = outcome.lastEndedAt {
-                times += ", last run ended \(timestamp(ended))"
-            }
+            if let ended = record.stoppedAt(given: outcome) { times += ", last run ended \(timestamp(ended))" }
             let reason = record.reason.split(separator: "\n").joined(separator: "; ")
             lines.append("  \(record.name): \(state) (\(times)) - \(reason)")
         }

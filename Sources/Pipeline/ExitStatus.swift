@@ -27,11 +27,16 @@ public enum ExitStatus: Int32, Sendable {
 }
 
 extension StageRecord {
-    /// The stage's state as a user should read it: its status, except that a
-    /// stage started and not done whose runs have all ended (none is left
-    /// running) is "stopped, exit N: what N means".
+    /// For a stage started and not done whose runs have all ended (none is
+    /// left running): when its last run ended; otherwise nil.
+    public func stoppedAt(given outcome: StageRunOutcome) -> Double? {
+        status == .running && outcome.openRuns == 0 ? outcome.lastEndedAt : nil
+    }
+
+    /// The stage's state as a user should read it: its status, or for a
+    /// stopped stage (`stoppedAt`) "stopped, exit N: what N means".
     public func state(given outcome: StageRunOutcome) -> String {
-        guard status == .running, outcome.openRuns == 0, let exit = outcome.lastExitStatus else {
+        guard stoppedAt(given: outcome) != nil, let exit = outcome.lastExitStatus else {
             return status.rawValue.replacingOccurrences(of: "_", with: " ")
         }
         return "stopped, exit \(exit)" + (ExitStatus(rawValue: exit).map { ": \($0.meaning)" } ?? "")

@@ -36,7 +36,6 @@ public enum StageDecision: String, Sendable {
     case skip
 }
 
-/// One recorded metric value.
 /// How a stage's runs stand: runs without an end (still running, or killed
 /// before they could record one) and the last run to end.
 public struct StageRunOutcome: Sendable, Equatable {
@@ -48,6 +47,7 @@ public struct StageRunOutcome: Sendable, Equatable {
     public static let neverRun = StageRunOutcome(openRuns: 0, lastEndedAt: nil, lastExitStatus: nil)
 }
 
+/// One recorded metric value.
 public struct MetricRecord: Sendable, Equatable {
     public let stage: String
     public let step: Int
