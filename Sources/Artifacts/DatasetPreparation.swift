@@ -198,7 +198,9 @@ public enum DatasetPreparation {
             throw ArtifactError.damaged(path: archive.origin, reason: "normalization constants for \(mean.count) channels, "
                                         + "images with \(channels)")
         }
-        let tables = (0..<channels).map { channel in (0...255).map { (Float($0) / 255 - mean[channel]) / std[channel] } }
+        let tables: [[Float]] = (0..<channels).map { channel in
+            (0...255).map { (pixel: Int) -> Float in (Float(pixel) / 255 - mean[channel]) / std[channel] }
+        }
         let values = [Float](unsafeUninitializedCapacity: pixels.count) { output, initialized in
             pixels.withUnsafeBufferPointer { input in
                 for start in stride(from: 0, to: input.count, by: plane) {

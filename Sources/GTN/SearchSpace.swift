@@ -65,11 +65,13 @@ public struct SearchSpace: Sendable, Equatable {
     /// `distinctCount` for people: "412,964,604", or "more than
     /// 9,223,372,036,854,775,806" where the count saturated.
     public var distinctCountDescription: String {
-        let grouped = { (n: Int) in
-            String(n).reversed().enumerated().reduce(into: "") { text, pair in
-                if pair.offset > 0 && pair.offset % 3 == 0 { text.append(",") }
-                text.append(pair.element)
-            }.reversed().map(String.init).joined()
+        let grouped = { (n: Int) -> String in
+            var reversedText = ""
+            for (offset, digit) in String(n).reversed().enumerated() {
+                if offset > 0 && offset % 3 == 0 { reversedText.append(",") }
+                reversedText.append(digit)
+            }
+            return String(reversedText.reversed())
         }
         return distinctCount == .max ? "more than \(grouped(.max - 1))" : grouped(distinctCount)
     }

@@ -186,7 +186,8 @@ struct Axis {
         }
         let rough = (high - low) / 5
         let magnitude = pow(10, (log10(rough)).rounded(.down))
-        let multiple = [1, 2, 2.5, 5, 10].first { rough <= $0 * magnitude * (1 + 1e-9) } ?? 10
+        let multiples: [Double] = [1, 2, 2.5, 5, 10]
+        let multiple = multiples.first { rough <= $0 * magnitude * (1 + 1e-9) } ?? 10
         let step = multiple * magnitude
         let first = (low / step).rounded(.down), last = (high / step).rounded(.up)
         self.low = first * step

@@ -62,11 +62,13 @@ struct CampaignFacts {
     /// How many results of each stage were computed with each BLAS kernel
     /// family and thread count (nil: results of earlier versions, which did not record it).
     var arithmetic: [(stage: String, counts: [(String?, Int)])] {
-        [(GTNEvaluate.name, gtnScores.map(\.computed?.arithmetic)), (RealEvaluate.name, realScores.map(\.computed?.arithmetic))]
-            .filter { !$0.1.isEmpty }
-            .map { stage, values in
-                (stage, Dictionary(values.map { ($0, 1) }, uniquingKeysWith: +).sorted { ($0.key ?? "") < ($1.key ?? "") })
-            }
+        let perStage: [(String, [String?])] = [(GTNEvaluate.name, gtnScores.map(\.computed?.arithmetic)),
+                                               (RealEvaluate.name, realScores.map(\.computed?.arithmetic))]
+        return perStage.filter { !$0.1.isEmpty }.map { stage, values in
+            var counts: [String?: Int] = [:]
+            for value in values { counts[value, default: 0] += 1 }
+            return (stage, counts.sorted { ($0.key ?? "") < ($1.key ?? "") }.map { ($0.key, $0.value) })
+        }
     }
 
     static func gather(_ context: GTNStageContext) throws -> CampaignFacts {

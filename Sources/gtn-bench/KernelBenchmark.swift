@@ -92,11 +92,12 @@ enum KernelBenchmark {
             let steal = stolenTicks().flatMap { after in stolenBefore.map { before in
                 String(format: "%9.1f%%", 100 * Double(after - before) / ticksPerSecond / (elapsed * cpus))
             } } ?? "      n/a"
-            let sgemm = sgemmFlops / bestSgemm / 1e9
-            let (gflops, ceiling) = (flops / bestKernel / 1e9, flops / bestRead / 1e9)
-            let padded = name.padding(toLength: 40, withPad: " ", startingAt: 0)
-            print(padded + String(format: " %8.1f   %20.1f   %4.0f%%   %17.0f%%   %16.0f   ", gflops, sgemm, 100 * gflops / sgemm,
-                                  100 * ceiling / sgemm, Double(faults) / Double(repeats)) + steal)
+            let sgemm: Double = sgemmFlops / bestSgemm / 1e9
+            let gflops: Double = flops / bestKernel / 1e9, ceiling: Double = flops / bestRead / 1e9
+            let faultsPerCall: Double = Double(faults) / Double(repeats)
+            let figures = String(format: " %8.1f   %20.1f   %4.0f%%   %17.0f%%   %16.0f   ", gflops, sgemm, 100 * gflops / sgemm,
+                                 100 * ceiling / sgemm, faultsPerCall)
+            print(name.padding(toLength: 40, withPad: " ", startingAt: 0) + figures + steal)
         }
 
         // The paper's learner (batch 128), a search-space learner's 3×3
