@@ -31,8 +31,9 @@ let package = Package(
         /// A strict JSON reader and canonical writer (pipeline files, job parameters, artifact headers).
         .target(name: "JSONText"),
 
-        /// Direct Float32 convolution kernels for few input values (C·KH·KW ≤ 27) or few outputs
-        /// per pixel, in C so that an AVX2+FMA instance can be picked at run time beside the portable one.
+        /// Float32 kernels in C, so that an AVX2+FMA instance can be picked at run time beside the
+        /// portable one: direct convolutions for small patches or few outputs per pixel, the
+        /// depthwise stencils and the max-pooling positions.
         .target(name: "CDirectConv"),
         /// glibc's mallopt, for TensorCore's HeapTuning (Swift's Glibc module does not export it).
         .target(name: "CMalloc"),
