@@ -51,8 +51,9 @@ import Testing
         }
 
         @discardableResult
-        func run(_ stage: String, _ arguments: [String], expect status: Int32 = 0) throws -> (termination: Termination, stdout: String, stderr: String) {
-            let result = try runProduct(stage, arguments, in: directory, timeout: 300)
+        func run(_ stage: String, _ arguments: [String], expect status: Int32 = 0,
+                 environment: [String: String?] = [:]) throws -> (termination: Termination, stdout: String, stderr: String) {
+            let result = try runProduct(stage, arguments, in: directory, timeout: 300, environment: environment)
             #expect(result.termination == .exited(status), "\(stage) \(arguments): \(result.stdout)\n\(result.stderr)")
             return result
         }
@@ -219,21 +220,26 @@ import Testing
     }
 
     /// Scores made before and after a `--force`d change of gtn_evaluation
-    /// are never ranked together: the report fails its check saying so.
+    /// are never ranked together: the report fails its check saying so. The
+    /// two runs also used different BLAS thread counts, which the report's
+    /// provenance counts per arithmetic.
     @Test func scoresUnderDifferentSettingsAreNotRankedTogether() throws {
         let setup = try Setup()
         let first = setup.pipeline("p", Self.sections(architectures: 8, calibration: 4))
         let args = setup.arguments(first, db: "c")
         for stage in ["fetch-data", "meta-train-generator", "propose-architectures"] { try setup.run(stage, args) }
-        try setup.run("gtn-evaluate", args + ["--max-jobs", "3"], expect: 75)
+        try setup.run("gtn-evaluate", args + ["--max-jobs", "3"], expect: 75, environment: ["OPENBLAS_NUM_THREADS": "1"])
         let changed = setup.pipeline("q", Self.sections(architectures: 8, calibration: 4)
             .replacingOccurrences(of: "\"validation_images\": 20}", with: "\"validation_images\": 10}"))
         let forced = setup.arguments(changed, db: "c") + ["--force"]
-        for stage in ["gtn-evaluate", "real-evaluate"] { try setup.run(stage, forced) }
+        for stage in ["gtn-evaluate", "real-evaluate"] { try setup.run(stage, forced, environment: ["OPENBLAS_NUM_THREADS": "2"]) }
         let report = try setup.run("report", forced, expect: 3)
         #expect(report.stderr.contains("the results of gtn-evaluate were computed under different settings"), "\(report.stderr)")
         let text = try String(contentsOfFile: setup.directory.file("art/report.md"), encoding: .utf8)
-        #expect(text.contains("gtn-evaluate results: 8 computed with OpenBLAS"), "arithmetic missing from the provenance")
+        let provenance = text.split(separator: "\n").first { $0.contains("gtn-evaluate results:") }.map(String.init) ?? ""
+        #expect(provenance.contains("results: 3 computed with OpenBLAS") && provenance.contains(", 1 thread; 5 computed with OpenBLAS")
+                    && provenance.hasSuffix(", 2 threads — **mixed arithmetic**: their last bits differ"),
+                "arithmetic per result missing from the provenance: \(provenance)")
     }
 
     /// Exchanging the train and validation files is refused, naming the
