@@ -65,10 +65,9 @@ public final class Tensor<S: TensorScalar> {
     /// Applies a primitive: computes its value(s) and records a node if any
     /// input requires gradients and recording is on.
     static func apply(_ operation: Operation<S>, _ inputs: [Tensor<S>]) -> [Tensor<S>] {
-        let values = evaluate(operation, inputs)
-        guard GradMode.isEnabled, inputs.contains(where: { $0.requiresGrad }) else {
-            return values.map { Tensor($0) }
-        }
+        let recorded = GradMode.isEnabled && inputs.contains(where: { $0.requiresGrad })
+        let values = evaluate(operation, inputs, recorded: recorded)
+        guard recorded else { return values.map { Tensor($0) } }
         let node = Node(operation, inputs: inputs, outputShapes: values.map { $0.shape })
         return values.enumerated().map { Tensor($0.element, node: node, outputIndex: $0.offset) }
     }
@@ -77,8 +76,9 @@ public final class Tensor<S: TensorScalar> {
         apply(operation, inputs)[0]
     }
 
-    /// The forward computation of every primitive.
-    private static func evaluate(_ operation: Operation<S>, _ inputs: [Tensor<S>]) -> [NDArray<S>] {
+    /// The forward computation of every primitive; `recorded`: whether a
+    /// node will remember it for a backward pass.
+    private static func evaluate(_ operation: Operation<S>, _ inputs: [Tensor<S>], recorded: Bool) -> [NDArray<S>] {
         let v = inputs.map { $0.value }
         switch operation {
         case .add: return [v[0].applying(.add, v[1])]
@@ -99,6 +99,8 @@ public final class Tensor<S: TensorScalar> {
         case .conv2dGradInput(let g, let shape): return [.conv2dGradInput(v[0], v[1], inputShape: shape, g)]
         case .conv2dGradWeight(let g, let shape): return [.conv2dGradWeight(v[0], v[1], weightShape: shape, g)]
         case .maxPoolSelect(let g):
+            // Plain max pooling that nothing will differentiate needs no positions.
+            if !recorded && inputs[0] === inputs[1] { return [.maxPool(v[0], g)] }
             return [.maxPoolSelect(v[1], positions: inputs[0].maxPoolPositions(g), outputShape: g.outputShape(v[0].shape))]
         case .maxPoolScatter(let g):
             return [.maxPoolScatter(v[1], positions: inputs[0].maxPoolPositions(g), inputShape: v[0].shape)]

@@ -88,6 +88,17 @@ extension NDArray {
         return scalarMaxPoolPositions(x, g)
     }
 
+    /// Max pooling [N,C,H,W] → [N,C,Ho,Wo]: each window's first maximum, the
+    /// same values as `maxPoolSelect(x, positions: maxPoolPositions(x, g), …)`,
+    /// without the positions when the values are all a forward pass needs.
+    /// Float32 runs CDirectConv's vector loops.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public static func maxPool(_ x: NDArray, _ g: PoolGeometry) -> NDArray {
+        if S.self == Float.self { return NDArray<Float>.vectorMaxPool(x as! NDArray<Float>, g) as! NDArray }
+        return maxPoolSelect(x, positions: scalarMaxPoolPositions(x, g), outputShape: g.outputShape(x.shape))
+    }
+
     /// `maxPoolPositions` by the generic scalar loops.
     static func scalarMaxPoolPositions(_ x: NDArray, _ g: PoolGeometry) -> [Int32] {
         let outShape = g.outputShape(x.shape)
@@ -314,22 +325,47 @@ extension NDArray {
 extension NDArray<Float> {
     /// `maxPoolPositions` of Float32 `x` by CDirectConv's `code` instance.
     static func vectorMaxPoolPositions(_ x: NDArray, _ g: PoolGeometry, _ code: DirectKernelCode = .fastest) -> [Int32] {
-        let outShape = g.outputShape(x.shape)
-        var shape = dc_pool_shape(height: x.shape[2], width: x.shape[3], kernel: g.kernel, stride: g.stride, padding: g.padding,
-                                  output_height: outShape[2], output_width: outShape[3])
-        let (planeShape, scratchBytes, kernel) = (shape, dc_max_pool_scratch_bytes(&shape), code.code)
-        var result = [Int32](repeating: 0, count: Shape.count(outShape))
-        x.data.withUnsafeBufferPointer { xb in
-            result.withUnsafeMutableBufferPointer { rb in
-                guard let (xp, rp) = sharedPointers(xb, rb) else { return }
-                parallelPlanes(x.shape) { planes in
-                    var s = planeShape
-                    let scratch = UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64)
-                    defer { scratch.deallocate() }
-                    dc_max_pool_positions(kernel, &s, planes.lowerBound, planes.count, xp.base, rp.base, scratch)
-                }
+        var result = [Int32](repeating: 0, count: Shape.count(g.outputShape(x.shape)))
+        result.withUnsafeMutableBufferPointer { rb in
+            guard let rp = rb.baseAddress.map(SharedPointer.init) else { return }
+            forEachPoolShare(x, g) { shape, planes, input, scratch in
+                dc_max_pool_positions(code.code, shape, planes.lowerBound, planes.count, input, rp.base, scratch)
             }
         }
         return result
+    }
+
+    /// `maxPool` of Float32 `x` by CDirectConv's `code` instance.
+    static func vectorMaxPool(_ x: NDArray, _ g: PoolGeometry, _ code: DirectKernelCode = .fastest) -> NDArray {
+        let outShape = g.outputShape(x.shape)
+        var result = [Float](overwrittenCount: Shape.count(outShape))
+        result.withUnsafeMutableBufferPointer { rb in
+            guard let rp = rb.baseAddress.map(SharedPointer.init) else { return }
+            forEachPoolShare(x, g) { shape, planes, input, scratch in
+                dc_max_pool_values(code.code, shape, planes.lowerBound, planes.count, input, rp.base, scratch)
+            }
+        }
+        return NDArray(shape: outShape, data: result)
+    }
+
+    /// Runs `body(shape, planes, x, scratch)` on each worker's share of the
+    /// planes of `x` [N,C,H,W] (`parallelPlanes`), with the C kernels' plane
+    /// shape for `g` and scratch of the worker's own.
+    private static func forEachPoolShare(_ x: NDArray, _ g: PoolGeometry,
+                                         _ body: @Sendable (UnsafePointer<dc_pool_shape>, Range<Int>, UnsafePointer<Float>,
+                                                            UnsafeMutableRawPointer) -> Void) {
+        let outShape = g.outputShape(x.shape)
+        var shape = dc_pool_shape(height: x.shape[2], width: x.shape[3], kernel: g.kernel, stride: g.stride, padding: g.padding,
+                                  output_height: outShape[2], output_width: outShape[3])
+        let (planeShape, scratchBytes) = (shape, dc_max_pool_scratch_bytes(&shape))
+        x.data.withUnsafeBufferPointer { xb in
+            guard let xp = xb.baseAddress.map(SharedPointer.init) else { return }
+            parallelPlanes(x.shape) { planes in
+                var s = planeShape
+                let scratch = UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64)
+                defer { scratch.deallocate() }
+                body(&s, planes, xp.base, scratch)
+            }
+        }
     }
 }

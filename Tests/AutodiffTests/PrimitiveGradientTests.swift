@@ -241,6 +241,20 @@ private func objective(_ outputs: [Tensor<Double>], _ weights: [NDArray<Double>]
         #expect(grads[1].scalar == 3)   // dy/db = a
     }
 
+    /// Max pooling that is not recorded computes its values without
+    /// positions: the same bits as the recorded pooling, Float32 and Float64.
+    @Test func unrecordedMaxPoolingGivesTheRecordedValues() {
+        var rng = RandomStream(seed: 3)
+        let g = PoolGeometry(kernel: 3, stride: 2, padding: 1)
+        let data = (0..<(2 * 3 * 9 * 10)).map { _ in Double(rng.nextInt(below: 5)) - 2 }
+        let x64 = Tensor(NDArray<Double>(shape: [2, 3, 9, 10], data: data), requiresGrad: true)
+        let x32 = Tensor(NDArray<Float>(shape: [2, 3, 9, 10], data: data.map { Float($0) }), requiresGrad: true)
+        let recorded64 = x64.maxPooled(g), recorded32 = x32.maxPooled(g)
+        #expect(recorded64.requiresGrad && recorded32.requiresGrad)
+        #expect(withoutGradients { x64.maxPooled(g) }.value.data == recorded64.value.data)
+        #expect(withoutGradients { x32.maxPooled(g) }.value.data.map(\.bitPattern) == recorded32.value.data.map(\.bitPattern))
+    }
+
     @Test func noGradModeAndDetachRecordNothing() {
         let a = Tensor(NDArray<Double>(scalar: 2), requiresGrad: true)
         #expect(withoutGradients { (a * a).requiresGrad } == false)

@@ -211,6 +211,19 @@ extension Set where Element == ConvKernel {
          ("vector, portable", NDArray<Float>.vectorMaxPoolPositions(x, g, .portable))]
     }
 
+    /// Every way max-pooling values are computed without positions (the
+    /// entry point and both instances of the vector loops), as bit patterns,
+    /// each with what it must equal: the elements of `x` at `positions`.
+    static func expectPoolValuesAt(_ positions: [Int32], _ x: NDArray<Float>, _ g: PoolGeometry, _ what: String) {
+        let expected = positions.map { x.data[Int($0)].bitPattern }
+        for (name, pooled) in [("entry point", NDArray.maxPool(x, g)), ("vector, fastest", NDArray<Float>.vectorMaxPool(x, g, .fastest)),
+                               ("vector, portable", NDArray<Float>.vectorMaxPool(x, g, .portable))] {
+            let wrong = zip(pooled.data.map(\.bitPattern), expected).filter { $0 != $1 }.count
+            #expect(pooled.shape == g.outputShape(x.shape) && pooled.count == expected.count && wrong == 0,
+                    "max-pooling values \(g) of \(x.shape), \(what), \(name): \(wrong) differ from the elements at the positions")
+        }
+    }
+
     static let poolGeometries = [PoolGeometry(kernel: 3, stride: 2, padding: 1), PoolGeometry(kernel: 2, stride: 2),
                                  PoolGeometry(kernel: 3, stride: 1, padding: 1), PoolGeometry(kernel: 5, stride: 1, padding: 2),
                                  PoolGeometry(kernel: 3, stride: 3), PoolGeometry(kernel: 1, stride: 1),
@@ -243,25 +256,28 @@ extension Set where Element == ConvKernel {
                 let wrong = zip(positions, expected).filter { $0 != $1 }.count
                 #expect(positions.count == expected.count && wrong == 0, "max-pooling positions \(g) of \(shape), \(name): \(wrong) wrong")
             }
+            Self.expectPoolValuesAt(expected, x, g, "ties")
         }
     }
 
     /// With NaN and infinities among the values, every path picks the same
-    /// positions (NaN wins only where it comes first in its window).
+    /// positions (NaN wins only where it comes first in its window), and the
+    /// values-only pooling the same bits (zeros of both signs included).
     @Test(arguments: poolGeometries)
     func maxPoolingPathsAgreeOnNonFiniteValues(_ g: PoolGeometry) {
         var rng = RandomStream(seed: 5)
         let shape = [2, 3, 13, 17]
-        let special: [Float] = [.nan, .infinity, -.infinity]
+        let special: [Float] = [.nan, .infinity, -.infinity, -0.0, 0.0]
         let x = NDArray<Float>(shape: shape, data: (0..<Shape.count(shape)).map { _ in
-            let draw = rng.nextInt(below: 8)
-            return draw < 3 ? special[draw] : Float(draw)
+            let draw = rng.nextInt(below: 10)
+            return draw < special.count ? special[draw] : Float(draw)
         })
         let paths = Self.maxPoolPositionPaths(x, g)
         for (name, positions) in paths.dropFirst() {
             let differ = zip(positions, paths[0].positions).filter { $0 != $1 }.count
-            #expect(differ == 0, "max-pooling positions \(g) with NaN and ±∞, \(name): \(differ) differ from the entry point's")
+            #expect(differ == 0, "max-pooling positions \(g) with NaN, ±∞ and ±0, \(name): \(differ) differ from the entry point's")
         }
+        Self.expectPoolValuesAt(paths[0].positions, x, g, "NaN, ±∞ and ±0")
     }
 }
 

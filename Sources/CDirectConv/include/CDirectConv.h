@@ -83,7 +83,7 @@ typedef struct {
     long output_height, output_width;  // HO, WO
 } dc_pool_shape;
 
-/// Bytes of scratch one thread needs for dc_max_pool_positions.
+/// Bytes of scratch one thread needs for dc_max_pool_positions or dc_max_pool_values.
 long dc_max_pool_scratch_bytes(const dc_pool_shape *s);
 
 /// positions [N·C, HO, WO] for planes [first, first + count) of x [N·C, H, W]
@@ -92,5 +92,10 @@ long dc_max_pool_scratch_bytes(const dc_pool_shape *s);
 /// wins over an earlier element).
 void dc_max_pool_positions(dc_code code, const dc_pool_shape *s, long first, long count, const float *x,
                            int32_t *positions, void *scratch);
+
+/// values [N·C, HO, WO] for planes [first, first + count) of x: the maxima
+/// dc_max_pool_positions locates (the same bits as x there), without locating them.
+void dc_max_pool_values(dc_code code, const dc_pool_shape *s, long first, long count, const float *x,
+                        float *values, void *scratch);
 
 #endif
