@@ -33,7 +33,7 @@ let package = Package(
 
         /// Float32 kernels in C, so that an AVX2+FMA instance can be picked at run time beside the
         /// portable one: direct convolutions for small patches or few outputs per pixel, the
-        /// depthwise stencils and the max-pooling positions.
+        /// depthwise stencils and max pooling (the maxima's positions, or their values alone).
         .target(name: "CDirectConv"),
         /// glibc's mallopt, for TensorCore's HeapTuning (Swift's Glibc module does not export it).
         .target(name: "CMalloc"),

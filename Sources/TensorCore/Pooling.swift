@@ -96,7 +96,7 @@ extension NDArray {
     @_specialize(where S == Double)
     public static func maxPool(_ x: NDArray, _ g: PoolGeometry) -> NDArray {
         if S.self == Float.self { return NDArray<Float>.vectorMaxPool(x as! NDArray<Float>, g) as! NDArray }
-        return maxPoolSelect(x, positions: scalarMaxPoolPositions(x, g), outputShape: g.outputShape(x.shape))
+        return maxPoolSelect(x, positions: maxPoolPositions(x, g), outputShape: g.outputShape(x.shape))
     }
 
     /// `maxPoolPositions` by the generic scalar loops.
