@@ -228,7 +228,9 @@ extension Set where Element == ConvKernel {
                                  PoolGeometry(kernel: 3, stride: 1, padding: 1), PoolGeometry(kernel: 5, stride: 1, padding: 2),
                                  PoolGeometry(kernel: 3, stride: 3), PoolGeometry(kernel: 1, stride: 1),
                                  // Windows wider than a vector register's lanes.
-                                 PoolGeometry(kernel: 9, stride: 1, padding: 4), PoolGeometry(kernel: 10, stride: 2)]
+                                 PoolGeometry(kernel: 9, stride: 1, padding: 4), PoolGeometry(kernel: 10, stride: 2),
+                                 // More window positions than columns (padding above (kernel − 1) / 2).
+                                 PoolGeometry(kernel: 3, stride: 1, padding: 2), PoolGeometry(kernel: 2, stride: 2, padding: 1)]
 
     /// Max pooling selects the first maximum of each window in row-major
     /// order: checked on values with many ties (three levels) against a scan
