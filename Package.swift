@@ -104,7 +104,7 @@ let package = Package(
         /// `artifact-tool`: inspect and verify artifacts, run the artifact benchmark.
         .executableTarget(name: "artifact-tool", dependencies: ["Artifacts"]),
         /// Benchmarks of the numerical core and of meta-training.
-        .executableTarget(name: "gtn-bench", dependencies: ["TensorCore", "Autodiff", "NN", "GTN", "Artifacts", "Stages"]),
+        .executableTarget(name: "gtn-bench", dependencies: ["TensorCore", "Autodiff", "NN", "GTN", "Artifacts", "StageContract"]),
 
         // MARK: - Tests
 

@@ -9,13 +9,6 @@ import StageContract
 
 // Helpers every stage uses.
 
-/// The normalised `images` [N, C, H, W] and the `labels` of a dataset split artifact.
-public func labelledImages(_ archive: TensorArchive) throws -> LabelledImages {
-    let images = try DatasetPreparation.normalizedImages(of: archive)
-    return LabelledImages(images: NDArray(shape: images.shape, data: images.values),
-                          labels: try archive.values("labels", as: Int64.self).map(Int.init))
-}
-
 /// A seed for `purpose` derived from the campaign seed (never from the worker or clock).
 func stageSeed(_ context: GTNStageContext, _ purpose: String) -> UInt64 {
     var stream = RandomStream(seed: UInt64(truncatingIfNeeded: context.pipeline.campaign.seed)).derived(purpose)

@@ -1,7 +1,7 @@
 import Artifacts
 import Foundation
 import GTN
-import Stages
+import StageContract
 import TensorCore
 
 /// Meta-training on Fashion-MNIST (Debian's package): seconds per
