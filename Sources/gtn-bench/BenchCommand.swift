@@ -27,7 +27,11 @@ enum BenchCommand {
                count, the ceiling a plain read of the kernel's inputs sets (timed
                alongside, after the same sgemm), its page faults per call, and
                the host's steal: the share of the CPUs' time the hypervisor gave
-               to others while the row was measured (/proc/stat).
+               to others while the row was measured (/proc/stat). Then max
+               pooling (values, and positions for a pooling to differentiate)
+               at the standard learner's 3x3/2 pools on 500 images and the
+               search space's 3x3/1 on 64: GB/s of input read, beside a
+               plain read of that input.
                Each figure is the best of --repeat N calls (default 30: on a
                shared machine fewer let other tenants' bursts decide).
     metagrad   wall time and peak memory (VmHWM) of one full meta-gradient: T inner

@@ -1,7 +1,8 @@
 import Foundation
 import TensorCore
 
-/// GFLOP/s of the convolution and matmul kernels at the learner's shapes,
+/// GFLOP/s of the convolution and matmul kernels at the learner's shapes
+/// (and the input GB/s of max pooling),
 /// relative to a large sgemm measured alongside each kernel, and the minor
 /// page faults per call (a fresh, untouched output buffer costs one per 4 KiB
 /// page), the ceiling a plain read of each kernel's inputs sets, measured
@@ -68,7 +69,10 @@ enum KernelBenchmark {
         print("kernel                                    GFLOP/s   sgemm \(size)³ alongside   ratio   input-read ceiling   page faults/call   host steal")
         let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK))), cpus = Double(ProcessInfo.processInfo.activeProcessorCount)
 
-        func report(_ name: String, flops: Double, inputs: [NDArray<Float>], _ body: () -> Void) {
+        /// Best seconds of `body`, of the sgemm alongside and of a plain read
+        /// of `inputs`; minor page faults per call; the host's steal meanwhile.
+        func measure(inputs: [NDArray<Float>], _ body: () -> Void)
+            -> (kernel: Double, sgemm: Double, read: Double, faultsPerCall: Double, steal: String) {
             _ = NDArray.matmul(a, b)
             body()   // warm-up
             var (bestKernel, bestSgemm, bestRead, faults) = (Double.infinity, Double.infinity, Double.infinity, 0)
@@ -92,12 +96,16 @@ enum KernelBenchmark {
             let steal = stolenTicks().flatMap { after in stolenBefore.map { before in
                 String(format: "%9.1f%%", 100 * Double(after - before) / ticksPerSecond / (elapsed * cpus))
             } } ?? "      n/a"
-            let sgemm: Double = sgemmFlops / bestSgemm / 1e9
-            let gflops: Double = flops / bestKernel / 1e9, ceiling: Double = flops / bestRead / 1e9
-            let faultsPerCall: Double = Double(faults) / Double(repeats)
+            return (bestKernel, bestSgemm, bestRead, Double(faults) / Double(repeats), steal)
+        }
+
+        func report(_ name: String, flops: Double, inputs: [NDArray<Float>], _ body: () -> Void) {
+            let best = measure(inputs: inputs, body)
+            let sgemm: Double = sgemmFlops / best.sgemm / 1e9
+            let gflops: Double = flops / best.kernel / 1e9, ceiling: Double = flops / best.read / 1e9
             let figures = String(format: " %8.1f   %20.1f   %4.0f%%   %17.0f%%   %16.0f   ", gflops, sgemm, 100 * gflops / sgemm,
-                                 100 * ceiling / sgemm, faultsPerCall)
-            print(name.padding(toLength: 40, withPad: " ", startingAt: 0) + figures + steal)
+                                 100 * ceiling / sgemm, best.faultsPerCall)
+            print(name.padding(toLength: 40, withPad: " ", startingAt: 0) + figures + best.steal)
         }
 
         // The paper's learner (batch 128), a search-space learner's 3×3
@@ -128,5 +136,27 @@ enum KernelBenchmark {
         report("linear 6272->256 (x·Wᵀ)", flops: 2 * 128 * 6272 * 256, inputs: [h, fc]) { _ = NDArray.matmul(h, fc, transposeB: true) }
         let h2: NDArray<Float> = rng.normal([128, 256]), fc2: NDArray<Float> = rng.normal([10, 256])
         report("linear 256->10 (x·Wᵀ)", flops: 2 * 128 * 256 * 10, inputs: [h2, fc2]) { _ = NDArray.matmul(h2, fc2, transposeB: true) }
+
+        // Max pooling moves data rather than computing: its figure is the
+        // input it reads per second, beside a plain read of that input.
+        // The standard learner's pools (width 0.25) on an accuracy chunk of
+        // 500 images, and the search space's `mp` on a batch of 64.
+        print("\nmax pooling                               input GB/s   plain read GB/s   share   page faults/call   host steal")
+        let pools: [(label: String, input: [Int], geometry: PoolGeometry)] = [
+            ("3x3/2 16ch 28x28 (n 500)", [500, 16, 28, 28], PoolGeometry(kernel: 3, stride: 2, padding: 1)),
+            ("3x3/2 32ch 14x14 (n 500)", [500, 32, 14, 14], PoolGeometry(kernel: 3, stride: 2, padding: 1)),
+            ("3x3/1 32ch 28x28 (n 64)", [64, 32, 28, 28], PoolGeometry(kernel: 3, stride: 1, padding: 1)),
+        ]
+        for pool in pools {
+            let x: NDArray<Float> = rng.normal(pool.input)
+            let bytes = Double(x.count * MemoryLayout<Float>.size)
+            for (mode, body) in [("values", { _ = NDArray.maxPool(x, pool.geometry) }),
+                                 ("positions", { _ = NDArray.maxPoolPositions(x, pool.geometry) })] as [(String, () -> Void)] {
+                let best = measure(inputs: [x], body)
+                let figures = String(format: " %10.1f   %15.1f   %4.0f%%   %16.0f   ", bytes / best.kernel / 1e9, bytes / best.read / 1e9,
+                                     100 * best.read / best.kernel, best.faultsPerCall)
+                print("\(pool.label) \(mode)".padding(toLength: 40, withPad: " ", startingAt: 0) + figures + best.steal)
+            }
+        }
     }
 }
