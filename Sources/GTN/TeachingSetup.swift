@@ -229,20 +229,37 @@ public struct TeachingCurriculum<S: TensorScalar>: Sendable {
     public let logMomenta: [S]
 }
 
-/// Fraction of `images` [N, C, H, W] whose predicted class is the label.
-/// Evaluated in chunks of `chunk` images (bounded memory); batch-norm layers
-/// use each chunk's statistics, as in training.
-public func accuracy<S>(of learner: any LearnerModel, parameters: NDArray<S>, images: NDArray<S>, labels: [Int],
-                        chunk: Int = 500) -> Double {
+/// Images per forward pass when predictions are scored: bounded memory, and
+/// batch-norm layers use each chunk's statistics, as in training, so a
+/// prediction depends on the chunk its image is in.
+public let predictionChunk = 500
+
+/// Whether the predicted class of each of `images` [N, C, H, W] is its label,
+/// [N], in chunks of `chunk` images from the first.
+public func correctPredictions<S>(of learner: any LearnerModel, parameters: NDArray<S>, images: NDArray<S>, labels: [Int],
+                                  chunk: Int = predictionChunk) -> [Bool] {
     let perImage = images.count / max(labels.count, 1)
-    var correct = 0
+    var correct: [Bool] = []
+    correct.reserveCapacity(labels.count)
     for start in stride(from: 0, to: labels.count, by: chunk) {
         let end = min(start + chunk, labels.count)
         var shape = images.shape
         shape[0] = end - start
         let part = NDArray(shape: shape, data: Array(images.data[(start * perImage)..<(end * perImage)]))
         let predictions = withoutGradients { learner.logits(Tensor(parameters), Tensor(part)).value.argmaxRows() }
-        correct += zip(predictions, labels[start..<end]).filter { $0 == $1 }.count
+        correct += zip(predictions, labels[start..<end]).map { $0 == $1 }
     }
-    return Double(correct) / Double(max(labels.count, 1))
+    return correct
+}
+
+/// The fraction of true values: an accuracy from `correctPredictions` (0 for none).
+public func fractionTrue<C: Collection<Bool>>(_ values: C) -> Double {
+    Double(values.lazy.filter { $0 }.count) / Double(max(values.count, 1))
+}
+
+/// Fraction of `images` [N, C, H, W] whose predicted class is the label
+/// (`correctPredictions` in chunks of `chunk`).
+public func accuracy<S>(of learner: any LearnerModel, parameters: NDArray<S>, images: NDArray<S>, labels: [Int],
+                        chunk: Int = predictionChunk) -> Double {
+    fractionTrue(correctPredictions(of: learner, parameters: parameters, images: images, labels: labels, chunk: chunk))
 }

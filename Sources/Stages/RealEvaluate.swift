@@ -49,6 +49,9 @@ public enum RealEvaluate {
                                   learningRate: try proxyLearningRate(context, data: data, scoring: scoring, selection: selection))
         let ladder = learningCurveSteps(budget: settings.steps)
         let validation = leading(settings.validationImages, of: data.validation)
+        // Both are leading images of the validation split.
+        let scoringLeadsValidation = scoring.count == validation.count
+            || (scoring.count < validation.count && scoring.count % predictionChunk == 0)
         let computed = ComputeRecord(
             settings: settingsFingerprint(context, sections: [CampaignSection.key, DataSection.key, MetaTrainingSection.key,
                                                          GTNEvaluationSection.key, RealEvaluationSection.key]),
@@ -82,7 +85,7 @@ public enum RealEvaluate {
                                       learningRate: cosineSchedule(step: step - 1, total: settings.steps, initial: settings.learningRate, final: 0),
                                       momentum: settings.momentum)
                     progress.trainingSeconds += monotonicSeconds() - stepStarted
-                    if ladder.contains(step) {
+                    if ladder.contains(step) && step < settings.steps {
                         let evaluationStarted = monotonicSeconds()
                         let value = accuracy(of: learner, parameters: progress.run.parameters, images: scoring.images, labels: scoring.labels)
                         progress.curve.append(CurvePoint(steps: step, accuracy: value,
@@ -97,7 +100,17 @@ public enum RealEvaluate {
             }
             let evaluationStarted = monotonicSeconds()
             let theta = progress.run.parameters
-            let validationAccuracy = accuracy(of: learner, parameters: theta, images: validation.images, labels: validation.labels)
+            let validationCorrect = correctPredictions(of: learner, parameters: theta, images: validation.images, labels: validation.labels)
+            if progress.curve.last?.steps != settings.steps {
+                // The curve's last point, on the scoring images: the first of the validation
+                // images, so the same predictions when they fill whole chunks of that pass.
+                let value = scoringLeadsValidation
+                    ? fractionTrue(validationCorrect.prefix(scoring.count))
+                    : accuracy(of: learner, parameters: theta, images: scoring.images, labels: scoring.labels)
+                progress.curve.append(CurvePoint(steps: settings.steps, accuracy: value,
+                                                 seconds: progress.trainingSeconds + monotonicSeconds() - evaluationStarted))
+            }
+            let validationAccuracy = fractionTrue(validationCorrect)
             let testAccuracy = accuracy(of: learner, parameters: theta, images: test.images, labels: test.labels)
             guard let proxyResult = progress.proxy else { requirementFailure("the proxy runs before the truth") }
             let result = encodeJSON(RealScore(

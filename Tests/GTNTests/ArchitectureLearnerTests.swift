@@ -126,4 +126,20 @@ func relativeError(_ a: Double, _ b: Double) -> Double { abs(a - b) / max(abs(a)
         #expect(state.meta != before)
         #expect((0...1).contains(trainer.evaluate(state, on: syntheticImages(count: 9, seed: 29))))
     }
+
+    /// `real-evaluate` reads the truth's last learning-curve point off its
+    /// validation pass: the predictions of leading images that fill whole
+    /// chunks are the same whether the pass goes on or stops there (batch
+    /// norm uses each chunk's statistics), and an accuracy is their fraction.
+    @Test func leadingWholeChunksPredictAsInALongerPass() throws {
+        let learner = ArchitectureLearner(architecture: try Architecture.parse("w4|c3,mp;s1|skip=1,0"), image: Self.image)
+        var rng = RandomStream(seed: 31)
+        let theta: NDArray<Float> = learner.initialParameters(&rng)
+        let data = syntheticImages(count: 40, seed: 37), leading = data.subset(Array(0..<16))
+        let all = correctPredictions(of: learner, parameters: theta, images: data.images, labels: data.labels, chunk: 8)
+        let alone = correctPredictions(of: learner, parameters: theta, images: leading.images, labels: leading.labels, chunk: 8)
+        #expect(all.count == 40 && Array(all.prefix(16)) == alone)
+        #expect(accuracy(of: learner, parameters: theta, images: leading.images, labels: leading.labels, chunk: 8) == fractionTrue(alone))
+        #expect(fractionTrue([true, false, true, true]) == 0.75 && fractionTrue([Bool]()) == 0)
+    }
 }
