@@ -6,11 +6,11 @@
 // maximum is (positions, for a pooling to differentiate) or without (values
 // only, for a forward pass nothing differentiates). Both passes compute the
 // stride-1 pooling of a whole plane as long runs over its rows laid end to
-// end, in vector registers (8 lanes, then 4, then one at a time), choosing by
-// masks rather than branches; the windows the padding cuts are done one by
-// one, and a stride keeps every stride-th row and column of the result. Ties
-// keep the earlier element and NaN never wins (it compares false), exactly as
-// TensorCore's generic loops. Compiled twice, like DirectConv.c.
+// end, in vector registers of 8 lanes, choosing by masks rather than
+// branches; the windows the padding cuts are done one by one, and a stride
+// keeps every stride-th row and column of the result. Ties keep the earlier
+// element and NaN never wins (it compares false), exactly as TensorCore's
+// generic loops. Compiled twice, like DirectConv.c.
 
 /// The stride-1 pooling's extent along a side of `side` elements: how many
 /// window positions, the cut ones at the edges included.
@@ -30,74 +30,65 @@ long dc_max_pool_scratch_bytes(const dc_pool_shape *s) {
     return (long)(sizeof(float) + sizeof(int32_t)) * (s->height + stride1_extent(s, s->height)) * pool_pitch(s);
 }
 
+/// dst[i … i + 7] of run_maxima without positions.
+INLINE void maxima8(const float *src, long step, long taps, float *dst, long i) {
+    v8 best = LOAD8(src + i);
+    for (long t = 1; t < taps; t++) {
+        v8 value = LOAD8(src + i + t * step);
+        i8 larger = value > best;
+        best = (v8)(((i8)value & larger) | ((i8)best & ~larger));
+    }
+    STORE8(dst + i, best);
+}
+
+/// dst[i … i + 7] and where[i … i + 7] of run_maxima with positions.
+INLINE void maxima_where8(const float *src, const int32_t *candidates, int32_t first_index, long step, long taps,
+                          float *dst, int32_t *where, long i) {
+    i8 lanes = {0, 1, 2, 3, 4, 5, 6, 7};
+    v8 best = LOAD8(src + i);
+    i8 at = candidates ? LOADI8(candidates + i) : first_index + (int32_t)i + lanes;
+    for (long t = 1; t < taps; t++) {
+        long j = i + t * step;
+        v8 value = LOAD8(src + j);
+        i8 larger = value > best, candidate = candidates ? LOADI8(candidates + j) : first_index + (int32_t)j + lanes;
+        best = (v8)(((i8)value & larger) | ((i8)best & ~larger));
+        at = (candidate & larger) | (at & ~larger);
+    }
+    STORE8(dst + i, best);
+    STOREI8(where + i, at);
+}
+
 /// For i < count: dst[i] = the first maximum of src[i + t·step] over taps
 /// t = 0 … taps − 1 (a later tap wins only when larger) and, unless where is
 /// null, where[i] = its index: candidates[i + t·step] or, without
-/// candidates, first_index + i + t·step.
+/// candidates, first_index + i + t·step. Eight outputs at a time; when
+/// count is not a multiple of 8 the last eight overlap the ones before (the
+/// same outputs again: dst never overlaps src), and fewer than 8 go one by one.
 INLINE void run_maxima(const float *src, const int32_t *candidates, int32_t first_index, long step, long taps,
                        long count, float *dst, int32_t *where) {
+    if (count < 8) {
+        for (long i = 0; i < count; i++) {
+            float best = src[i];
+            int32_t at = candidates ? candidates[i] : first_index + (int32_t)i;
+            for (long t = 1; t < taps; t++) {
+                long j = i + t * step;
+                int larger = src[j] > best;
+                best = larger ? src[j] : best;
+                at = larger ? (candidates ? candidates[j] : first_index + (int32_t)j) : at;
+            }
+            dst[i] = best;
+            if (where) where[i] = at;
+        }
+        return;
+    }
     long i = 0;
     if (!where) {
-        for (; i + 8 <= count; i += 8) {
-            v8 best = LOAD8(src + i);
-            for (long t = 1; t < taps; t++) {
-                v8 value = LOAD8(src + i + t * step);
-                i8 larger = value > best;
-                best = (v8)(((i8)value & larger) | ((i8)best & ~larger));
-            }
-            STORE8(dst + i, best);
-        }
-        for (; i + 4 <= count; i += 4) {
-            v4 best = LOAD4(src + i);
-            for (long t = 1; t < taps; t++) {
-                v4 value = LOAD4(src + i + t * step);
-                i4 larger = value > best;
-                best = (v4)(((i4)value & larger) | ((i4)best & ~larger));
-            }
-            STORE4(dst + i, best);
-        }
-    } else {
-        i8 lanes8 = {0, 1, 2, 3, 4, 5, 6, 7};
-        i4 lanes4 = {0, 1, 2, 3};
-        for (; i + 8 <= count; i += 8) {
-            v8 best = LOAD8(src + i);
-            i8 at = candidates ? LOADI8(candidates + i) : first_index + (int32_t)i + lanes8;
-            for (long t = 1; t < taps; t++) {
-                long j = i + t * step;
-                v8 value = LOAD8(src + j);
-                i8 larger = value > best, candidate = candidates ? LOADI8(candidates + j) : first_index + (int32_t)j + lanes8;
-                best = (v8)(((i8)value & larger) | ((i8)best & ~larger));
-                at = (candidate & larger) | (at & ~larger);
-            }
-            STORE8(dst + i, best);
-            STOREI8(where + i, at);
-        }
-        for (; i + 4 <= count; i += 4) {
-            v4 best = LOAD4(src + i);
-            i4 at = candidates ? LOADI4(candidates + i) : first_index + (int32_t)i + lanes4;
-            for (long t = 1; t < taps; t++) {
-                long j = i + t * step;
-                v4 value = LOAD4(src + j);
-                i4 larger = value > best, candidate = candidates ? LOADI4(candidates + j) : first_index + (int32_t)j + lanes4;
-                best = (v4)(((i4)value & larger) | ((i4)best & ~larger));
-                at = (candidate & larger) | (at & ~larger);
-            }
-            STORE4(dst + i, best);
-            STOREI4(where + i, at);
-        }
+        for (; i + 8 <= count; i += 8) maxima8(src, step, taps, dst, i);
+        if (i < count) maxima8(src, step, taps, dst, count - 8);
+        return;
     }
-    for (; i < count; i++) {
-        float best = src[i];
-        int32_t at = candidates ? candidates[i] : first_index + (int32_t)i;
-        for (long t = 1; t < taps; t++) {
-            long j = i + t * step;
-            int larger = src[j] > best;
-            best = larger ? src[j] : best;
-            at = larger ? (candidates ? candidates[j] : first_index + (int32_t)j) : at;
-        }
-        dst[i] = best;
-        if (where) where[i] = at;
-    }
+    for (; i + 8 <= count; i += 8) maxima_where8(src, candidates, first_index, step, taps, dst, where, i);
+    if (i < count) maxima_where8(src, candidates, first_index, step, taps, dst, where, count - 8);
 }
 
 /// Row maxima [H, pitch] of one plane `x` [H, W]: at [y, j] the first
