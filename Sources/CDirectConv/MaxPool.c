@@ -21,8 +21,8 @@ INLINE long stride1_extent(const dc_pool_shape *s, long side) { return side + 2 
 /// usual case), so that one run across the plane's rows end to end takes the
 /// whole windows of every row at once.
 INLINE long pool_pitch(const dc_pool_shape *s) {
-    long positions = stride1_extent(s, s->width);
-    return positions > s->width ? positions : s->width;
+    long columns = stride1_extent(s, s->width);
+    return columns > s->width ? columns : s->width;
 }
 
 long dc_max_pool_scratch_bytes(const dc_pool_shape *s) {
@@ -97,7 +97,7 @@ INLINE void run_maxima(const float *src, const int32_t *candidates, int32_t firs
 /// plane, y·W + its column.
 INLINE void row_maxima(const dc_pool_shape *s, const float *x, float *maxima, int32_t *where) {
     long h = s->height, w = s->width, k = s->kernel, p = s->padding;
-    long pitch = pool_pitch(s), positions = stride1_extent(s, w), whole = w - k + 1;
+    long pitch = pool_pitch(s), columns = stride1_extent(s, w), whole = w - k + 1;
     if (whole > 0) {
         // Windows inside a row start at columns 0 … W − K and land at j = column + p. With the
         // pitch equal to W, one run over the rows end to end takes them all (the windows across
@@ -112,7 +112,7 @@ INLINE void row_maxima(const dc_pool_shape *s, const float *x, float *maxima, in
     }
     // The cut windows, a column position at a time down the rows.
     long inside_end = whole > 0 ? p + whole : p;
-    for (long j = 0; j < positions; j++) {
+    for (long j = 0; j < columns; j++) {
         if (j >= p && j < inside_end) { j = inside_end - 1; continue; }
         long start = j - p, end = start + k;
         start = start < 0 ? 0 : start;
@@ -140,9 +140,9 @@ INLINE void row_maxima(const dc_pool_shape *s, const float *x, float *maxima, in
 INLINE void column_maxima(const dc_pool_shape *s, const float *row_max, const int32_t *row_where,
                           float *pooled, int32_t *where) {
     long h = s->height, k = s->kernel, p = s->padding, pitch = pool_pitch(s), columns = stride1_extent(s, s->width);
-    long positions = stride1_extent(s, h), whole = h - k + 1;
+    long rows = stride1_extent(s, h), whole = h - k + 1;
     long inside_end = whole > 0 ? p + whole : p;
-    for (long i = 0; i < positions; i += s->stride) {
+    for (long i = 0; i < rows; i += s->stride) {
         long top = i - p, bottom = top + k, count = columns;
         if (s->stride == 1 && i == p && whole > 0) {
             count = (whole - 1) * pitch + columns;  // positions p … p + whole − 1, all rows inside
